@@ -1,0 +1,206 @@
+//! The client daemon's configuration file (TOML).
+//!
+//! Unknown keys are refused with their name; relative paths are taken relative to the file's
+//! directory. This module names key and certificate files but must never read their content.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientConfig {
+    pub client: ClientSection,
+    pub server: ServerSection,
+    #[serde(default)]
+    pub scope: ScopeConfig,
+    #[serde(default)]
+    pub retry: RetryConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientSection {
+    /// DNS name of the directory domain whose changes this client forwards (lowercase). Its
+    /// certificate must be bound to it.
+    pub domain: String,
+    /// The spool directory the capture hooks write to.
+    pub spool: PathBuf,
+    /// Spool secret key files. During a key rotation list the new key and the old one: records
+    /// name the key they were sealed to, and each is opened with the right one.
+    pub spool_keys: Vec<PathBuf>,
+    /// Most changes per request.
+    #[serde(default = "default_batch_size")]
+    pub batch_size: usize,
+    /// Requests in flight at once.
+    #[serde(default = "default_parallel_batches")]
+    pub parallel_batches: usize,
+    /// Full rescan of the spool even without a file event (a safety net for missed events).
+    #[serde(default = "default_rescan_interval_ms")]
+    pub rescan_interval_ms: u64,
+}
+
+fn default_batch_size() -> usize {
+    200
+}
+fn default_parallel_batches() -> usize {
+    4
+}
+fn default_rescan_interval_ms() -> u64 {
+    30_000
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSection {
+    /// Base URL of the server, e.g. `https://pwsync.corp.example:7443`.
+    pub url: String,
+    /// The deployment CA that issued the server's certificate.
+    pub ca: PathBuf,
+    /// This client's certificate and key, issued by `pwsync pki issue-client`.
+    pub certificate: PathBuf,
+    pub key: PathBuf,
+    /// Longest wait for the server's answer to one request.
+    #[serde(default = "default_request_timeout_ms")]
+    pub request_timeout_ms: u64,
+}
+
+fn default_request_timeout_ms() -> u64 {
+    60_000
+}
+
+/// Which accounts are forwarded. This version knows `all`; directory filters plug in here.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum ScopeConfig {
+    /// Every captured account is in scope.
+    #[default]
+    All,
+}
+
+/// Back-off after a failed or "retry" delivery: exponential with jitter, capped.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetryConfig {
+    #[serde(default = "default_initial_backoff_ms")]
+    pub initial_backoff_ms: u64,
+    #[serde(default = "default_max_backoff_ms")]
+    pub max_backoff_ms: u64,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        RetryConfig {
+            initial_backoff_ms: default_initial_backoff_ms(),
+            max_backoff_ms: default_max_backoff_ms(),
+        }
+    }
+}
+
+fn default_initial_backoff_ms() -> u64 {
+    500
+}
+fn default_max_backoff_ms() -> u64 {
+    60_000
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+impl ClientConfig {
+    pub fn load(path: &Path) -> Result<ClientConfig, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        let mut config: ClientConfig = toml::from_str(&text)
+            .map_err(|error| ConfigError::Parse { path: path.to_path_buf(), message: error.to_string() })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let resolve = |path: &mut PathBuf| {
+            if path.is_relative() {
+                *path = base.join(&*path);
+            }
+        };
+        resolve(&mut config.client.spool);
+        config.client.spool_keys.iter_mut().for_each(resolve);
+        resolve(&mut config.server.ca);
+        resolve(&mut config.server.certificate);
+        resolve(&mut config.server.key);
+        config.check().map_err(|message| ConfigError::Invalid { path: path.to_path_buf(), message })?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        let domain = &self.client.domain;
+        if domain.is_empty() || *domain != domain.to_lowercase() || domain.contains(char::is_whitespace) {
+            return Err(format!("client.domain {domain:?} must be a lowercase DNS name"));
+        }
+        if self.client.spool_keys.is_empty() {
+            return Err("client.spool_keys must name at least one spool secret key file".into());
+        }
+        if !(1..=pwsync_proto::MAX_BATCH_CHANGES).contains(&self.client.batch_size) {
+            return Err(format!("client.batch_size must be 1 to {}", pwsync_proto::MAX_BATCH_CHANGES));
+        }
+        if self.client.parallel_batches == 0 || self.client.rescan_interval_ms == 0 {
+            return Err("client.parallel_batches and client.rescan_interval_ms must be positive".into());
+        }
+        if !self.server.url.starts_with("https://") {
+            return Err(format!(
+                "server.url {:?} must start with https:// (there is no plain-text mode)",
+                self.server.url
+            ));
+        }
+        if self.retry.initial_backoff_ms == 0 || self.retry.max_backoff_ms < self.retry.initial_backoff_ms {
+            return Err("retry.initial_backoff_ms must be positive and at most retry.max_backoff_ms".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[client]
+domain = "corp.example"
+spool = "spool"
+spool_keys = ["spool.key"]
+[server]
+url = "https://127.0.0.1:7443"
+ca = "ca.pem"
+certificate = "client.pem"
+key = "client.key"
+"#;
+
+    fn parse(text: &str) -> Result<ClientConfig, ConfigError> {
+        let dir = std::env::temp_dir().join(format!("pwsync-client-config-{}", rand::random::<u64>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("client.toml");
+        std::fs::write(&path, text).unwrap();
+        ClientConfig::load(&path)
+    }
+
+    #[test]
+    fn defaults_apply_and_paths_become_absolute() {
+        let config = parse(GOOD).unwrap();
+        assert!(config.client.spool.is_absolute());
+        assert_eq!(config.client.batch_size, 200);
+        assert!(matches!(config.scope, ScopeConfig::All));
+    }
+
+    #[test]
+    fn unknown_keys_and_plain_http_are_refused() {
+        let error = parse(&GOOD.replace("[server]", "[server]\nurll = 1")).unwrap_err().to_string();
+        assert!(error.contains("urll"), "{error}");
+        let error = parse(&GOOD.replace("https://", "http://")).unwrap_err().to_string();
+        assert!(error.contains("https://"), "{error}");
+        let error = parse(&format!("{GOOD}\n[scope]\nkind = \"ldap-maybe\"\n")).unwrap_err().to_string();
+        assert!(error.contains("ldap-maybe"), "{error}");
+    }
+}

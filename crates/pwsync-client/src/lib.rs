@@ -1,0 +1,126 @@
+//! The pwsync client daemon: one per domain controller or host. It watches the spool the
+//! capture hooks write, opens each sealed record, checks the account against the scope, sends
+//! in-scope changes to the server over mutually authenticated TLS 1.3, waits for the verdict,
+//! and only then removes the record.
+//!
+//! The client must never drop a change without a final verdict, and never write a password
+//! anywhere (it holds one in memory only between opening a record and the server's answer).
+
+pub mod backoff;
+pub mod config;
+pub mod daemon;
+pub mod scope;
+pub mod sender;
+pub mod watcher;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use pwsync_seal::SecretKey;
+use pwsync_spool::Spool;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::CertificateDer;
+
+use config::{ClientConfig, ScopeConfig};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error(transparent)]
+    Spool(#[from] pwsync_spool::SpoolError),
+    #[error(transparent)]
+    Tls(#[from] pwsync_tls::TlsError),
+    #[error("cannot set up the HTTPS client: {0}")]
+    Http(String),
+    #[error("spool key {path}: {message}")]
+    SpoolKey { path: String, message: String },
+    #[error("the client certificate {path} is bound to {bound:?}, not to client.domain {domain:?}; issue one with `pwsync pki issue-client --domain {domain}`")]
+    DomainNotInCertificate { path: String, domain: String, bound: Vec<String> },
+}
+
+/// Reads the spool secret keys, refusing files that others can read.
+pub fn load_spool_keys(paths: &[std::path::PathBuf]) -> Result<Vec<SecretKey>, ClientError> {
+    paths
+        .iter()
+        .map(|path| {
+            let failed =
+                |message: String| ClientError::SpoolKey { path: path.display().to_string(), message };
+            check_private(path).map_err(failed)?;
+            let text = zeroize::Zeroizing::new(
+                std::fs::read_to_string(path).map_err(|error| failed(error.to_string()))?,
+            );
+            SecretKey::parse_file_text(&text).map_err(|error| failed(error.to_string()))
+        })
+        .collect()
+}
+
+#[cfg(unix)]
+fn check_private(path: &Path) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).map_err(|error| error.to_string())?.permissions().mode();
+    if mode & 0o077 != 0 {
+        return Err(format!(
+            "mode {:o} lets others read it; run `chmod 600 {}`",
+            mode & 0o777,
+            path.display()
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_private(_path: &Path) -> Result<(), String> {
+    Ok(())
+}
+
+/// Checks that this client's own certificate is bound to the configured domain, so that a
+/// mismatch is reported at start-up and not as a rejection of every change.
+fn check_certificate_domain(config: &ClientConfig) -> Result<(), ClientError> {
+    let path = &config.server.certificate;
+    let der = CertificateDer::from_pem_file(path).map_err(|error| ClientError::SpoolKey {
+        path: path.display().to_string(),
+        message: format!("cannot read the certificate: {error}"),
+    })?;
+    let identity = pwsync_tls::peer_identity(der.as_ref())?;
+    if !identity.domains.contains(&config.client.domain) {
+        return Err(ClientError::DomainNotInCertificate {
+            path: path.display().to_string(),
+            domain: config.client.domain.clone(),
+            bound: identity.domains,
+        });
+    }
+    Ok(())
+}
+
+/// Everything the daemon needs, checked: keys readable, certificate valid and bound to the
+/// domain, spool usable.
+pub fn build(config: ClientConfig) -> Result<daemon::Daemon, ClientError> {
+    pwsync_tls::install_crypto_provider();
+    let keys = load_spool_keys(&config.client.spool_keys)?;
+    check_certificate_domain(&config)?;
+    let sender = sender::Sender::new(&config.server)?;
+    let spool = Spool::open(&config.client.spool)?;
+    let scope: Box<dyn scope::Scope> = match config.scope {
+        ScopeConfig::All => Box::new(scope::AllAccounts),
+    };
+    Ok(daemon::Daemon::new(config, spool, keys, scope, sender))
+}
+
+/// Runs the daemon until `shutdown` resolves.
+pub async fn run(
+    config: ClientConfig,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), ClientError> {
+    let spool_path = config.client.spool.clone();
+    let daemon = build(config)?;
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let _watch = match watcher::watch(&spool_path, wake.clone()) {
+        Ok(watch) => Some(watch),
+        Err(error) => {
+            tracing::warn!(%error, "cannot watch the spool; relying on the periodic rescan");
+            None
+        }
+    };
+    tracing::info!(spool = %spool_path.display(), "pwsync client ready");
+    daemon.run(wake, shutdown).await;
+    Ok(())
+}

@@ -1,0 +1,25 @@
+//! The pwsync wire protocol, version 1: the JSON documents that a client daemon and the server
+//! exchange over mutually authenticated TLS 1.3 (`POST /v1/changes`).
+//!
+//! Both sides compile against these types, so the protocol cannot drift between them; the
+//! OpenAPI document in `docs/api/openapi.yaml` describes the same shapes for other readers.
+//!
+//! This crate must never make a password printable: the only type that carries one,
+//! [`SecretString`], zeroizes on drop and redacts itself in `Debug`.
+
+mod change;
+mod limits;
+mod secret;
+mod verdict;
+
+pub use change::{ChangeBatch, Identity, WireChange};
+pub use limits::{ProtoError, MAX_ACCOUNT_BYTES, MAX_BATCH_CHANGES, MAX_BODY_BYTES, MAX_PASSWORD_BYTES};
+pub use secret::SecretString;
+pub use verdict::{ApiError, ApiErrorBody, BatchVerdicts, Verdict, VerdictEntry};
+
+/// Path of the change submission endpoint; the version is part of the path so that a future
+/// incompatible protocol can be served beside this one.
+pub const CHANGES_PATH: &str = "/v1/changes";
+
+/// Path of the liveness endpoint on the change listener (still behind client certificates).
+pub const HEALTH_PATH: &str = "/v1/health";

@@ -1,0 +1,200 @@
+//! The server's configuration file (TOML): listener, TLS files, ledger and targets.
+//!
+//! Unknown keys are refused with their name, so a typo never silently turns a setting off.
+//! Relative paths are taken relative to the configuration file's directory. This module must
+//! never read a secret's content: it only names the files that hold them.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::targets::{DryRunConfig, ExecConfig};
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    pub server: ListenConfig,
+    pub tls: ServerTlsConfig,
+    pub ledger: LedgerConfig,
+    #[serde(default, rename = "target")]
+    pub targets: Vec<TargetConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListenConfig {
+    /// Address of the change API (TLS 1.3 with client certificates only).
+    pub listen: SocketAddr,
+    /// Longest time a request waits for its changes before answering "retry" for the rest.
+    #[serde(default = "default_request_deadline_ms")]
+    pub request_deadline_ms: u64,
+    /// Most concurrent client connections; more wait in the kernel's accept queue.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+}
+
+fn default_request_deadline_ms() -> u64 {
+    20_000
+}
+
+fn default_max_connections() -> usize {
+    1024
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerTlsConfig {
+    /// The server's certificate (PEM), issued by the deployment CA.
+    pub certificate: PathBuf,
+    /// Its private key (PEM, mode 0600).
+    pub key: PathBuf,
+    /// The CA whose client certificates are accepted.
+    pub client_ca: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerConfig {
+    /// SQLite file of the ledger (created if missing).
+    pub path: PathBuf,
+}
+
+/// One `[[target]]` table; `kind` selects the implementation.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum TargetConfig {
+    DryRun(DryRunConfig),
+    Exec(ExecConfig),
+}
+
+impl TargetConfig {
+    pub fn name(&self) -> &str {
+        match self {
+            TargetConfig::DryRun(config) => &config.name,
+            TargetConfig::Exec(config) => &config.name,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+impl ServerConfig {
+    /// Reads, parses and checks a configuration file; relative paths become absolute.
+    pub fn load(path: &Path) -> Result<ServerConfig, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        let mut config: ServerConfig = toml::from_str(&text)
+            .map_err(|error| ConfigError::Parse { path: path.to_path_buf(), message: error.to_string() })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        config.resolve_paths(base);
+        config.check().map_err(|message| ConfigError::Invalid { path: path.to_path_buf(), message })?;
+        Ok(config)
+    }
+
+    fn resolve_paths(&mut self, base: &Path) {
+        let resolve = |path: &mut PathBuf| {
+            if path.is_relative() {
+                *path = base.join(&*path);
+            }
+        };
+        resolve(&mut self.tls.certificate);
+        resolve(&mut self.tls.key);
+        resolve(&mut self.tls.client_ca);
+        resolve(&mut self.ledger.path);
+        for target in &mut self.targets {
+            match target {
+                TargetConfig::DryRun(config) => {
+                    if let Some(log) = &mut config.log {
+                        resolve(log)
+                    }
+                }
+                TargetConfig::Exec(config) => resolve(&mut config.program),
+            }
+        }
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if self.targets.is_empty() {
+            return Err("no [[target]] is configured: add at least one (kind = \"dry-run\" to start)".into());
+        }
+        let mut names = std::collections::HashSet::new();
+        for target in &self.targets {
+            let name = target.name();
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+                return Err(format!("target name {name:?} must be letters, digits, '-' or '_'"));
+            }
+            if !names.insert(name) {
+                return Err(format!("two targets are named {name:?}"));
+            }
+        }
+        if self.server.request_deadline_ms == 0 || self.server.max_connections == 0 {
+            return Err("server.request_deadline_ms and server.max_connections must be positive".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[server]
+listen = "127.0.0.1:7443"
+[tls]
+certificate = "server.pem"
+key = "server.key"
+client_ca = "ca.pem"
+[ledger]
+path = "ledger.sqlite"
+[[target]]
+kind = "dry-run"
+name = "preview"
+[[target]]
+kind = "exec"
+name = "script"
+program = "/bin/true"
+"#;
+
+    fn parse(text: &str) -> Result<ServerConfig, ConfigError> {
+        let dir = std::env::temp_dir().join(format!("pwsync-config-test-{}", rand::random::<u64>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("server.toml");
+        std::fs::write(&path, text).unwrap();
+        ServerConfig::load(&path)
+    }
+
+    #[test]
+    fn a_good_file_loads_and_paths_become_absolute() {
+        let config = parse(GOOD).unwrap();
+        assert!(config.tls.certificate.is_absolute());
+        assert_eq!(config.targets.len(), 2);
+        assert_eq!(config.server.request_deadline_ms, 20_000);
+    }
+
+    #[test]
+    fn an_unknown_key_is_named() {
+        let error = parse(&GOOD.replace("[ledger]", "[ledger]\npaht = \"x\"")).unwrap_err().to_string();
+        assert!(error.contains("paht"), "{error}");
+        let error =
+            parse(&GOOD.replace("name = \"preview\"", "name = \"preview\"\nlgo = \"x\"")).unwrap_err();
+        assert!(error.to_string().contains("lgo"), "{error}");
+    }
+
+    #[test]
+    fn an_unknown_target_kind_and_duplicate_names_are_refused() {
+        let error = parse(&GOOD.replace("kind = \"exec\"", "kind = \"carrier-pigeon\"")).unwrap_err();
+        assert!(error.to_string().contains("carrier-pigeon"), "{error}");
+        let error = parse(&GOOD.replace("name = \"script\"", "name = \"preview\"")).unwrap_err();
+        assert!(error.to_string().contains("two targets"), "{error}");
+    }
+}

@@ -1,0 +1,350 @@
+//! The ledger's SQL: every read and write of the SQLite file, as plain synchronous functions on
+//! a connection, so that they can be tested without a runtime and run inside one transaction.
+//!
+//! Newest-wins and idempotence are decided here, inside the same transaction that records the
+//! decision; nothing here may ever receive or store a password.
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::types::{
+    Admission, AuditEvent, ChangeRecord, ChangeState, LedgerError, TargetResult, TargetState,
+};
+use crate::ordering::OrderKey;
+
+pub(crate) fn migrate(conn: &Connection) -> Result<(), LedgerError> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    if version > 1 {
+        return Err(LedgerError::NewerSchema { found: version, supported: 1 });
+    }
+    conn.execute_batch(include_str!("schema.sql"))?;
+    Ok(())
+}
+
+/// Decides whether a submitted change must be applied, and to which targets.
+///
+/// Answers from the ledger when the change was settled before (idempotence), marks it
+/// superseded when the account already has a newer change (newest wins), and otherwise records
+/// it as pending, advances the account's watermark and lists the targets that still need it.
+pub(crate) fn admit(
+    conn: &Connection,
+    change: &ChangeRecord,
+    targets: &[String],
+    operator_retry: bool,
+    now_ns: i64,
+) -> Result<Admission, LedgerError> {
+    let existing: Option<(String, String, i64, Option<String>, Option<String>)> = conn
+        .query_row(
+            "SELECT account_key, state, captured_at_ns, reason, superseded_by FROM changes WHERE id = ?1",
+            params![change.id],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?)),
+        )
+        .optional()?;
+
+    if let Some((account_key, state, captured_at_ns, reason, superseded_by)) = &existing {
+        if *account_key != change.account_key || *captured_at_ns != change.captured_at_ns {
+            return Ok(Admission::IdConflict);
+        }
+        match ChangeState::parse(state)? {
+            ChangeState::Applied => return Ok(Admission::Settled(ChangeState::Applied, None)),
+            ChangeState::Superseded => {
+                return Ok(Admission::Superseded { by: superseded_by.clone() });
+            }
+            ChangeState::Rejected if !operator_retry => {
+                return Ok(Admission::Settled(ChangeState::Rejected, reason.clone()));
+            }
+            ChangeState::Rejected => {
+                // An operator sent the record back: give the refusing targets another chance.
+                conn.execute(
+                    "UPDATE target_results SET state = 'retry' WHERE change_id = ?1 AND state = 'rejected'",
+                    params![change.id],
+                )?;
+                conn.execute(
+                    "UPDATE changes SET state = 'pending', reason = NULL, settled_at_ns = NULL WHERE id = ?1",
+                    params![change.id],
+                )?;
+            }
+            ChangeState::Pending => {}
+        }
+    }
+
+    let this = change.order_key();
+    let newest: Option<OrderKey> = conn
+        .query_row(
+            "SELECT captured_at_ns, origin, origin_seq, change_id FROM newest WHERE account_key = ?1",
+            params![change.account_key],
+            |row| {
+                Ok(OrderKey {
+                    captured_at_ns: row.get(0)?,
+                    origin: row.get(1)?,
+                    origin_seq: row.get::<_, i64>(2)? as u64,
+                    change_id: row.get(3)?,
+                })
+            },
+        )
+        .optional()?;
+
+    if existing.is_none() {
+        conn.execute(
+            "INSERT INTO changes (id, account_key, domain, account, captured_at_ns, origin, origin_seq, source,
+                                  client, received_at_ns, state)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'pending')",
+            params![
+                change.id,
+                change.account_key,
+                change.domain,
+                change.account,
+                change.captured_at_ns,
+                change.origin,
+                change.origin_seq as i64,
+                change.source,
+                change.client,
+                now_ns,
+            ],
+        )?;
+    }
+
+    if let Some(newest) = newest.filter(|newest| *newest > this) {
+        conn.execute(
+            "UPDATE changes SET state = 'superseded', superseded_by = ?2, settled_at_ns = ?3 WHERE id = ?1",
+            params![change.id, newest.change_id, now_ns],
+        )?;
+        return Ok(Admission::Superseded { by: Some(newest.change_id) });
+    }
+
+    conn.execute(
+        "INSERT INTO newest (account_key, captured_at_ns, origin, origin_seq, change_id)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (account_key) DO UPDATE SET
+            captured_at_ns = excluded.captured_at_ns, origin = excluded.origin,
+            origin_seq = excluded.origin_seq, change_id = excluded.change_id",
+        params![change.account_key, this.captured_at_ns, this.origin, this.origin_seq as i64, this.change_id],
+    )?;
+
+    let mut done = conn.prepare_cached(
+        "SELECT target FROM target_results WHERE change_id = ?1 AND state IN ('applied', 'rejected')",
+    )?;
+    let finished: Vec<String> =
+        done.query_map(params![change.id], |row| row.get(0))?.collect::<Result<_, _>>()?;
+    let remaining = targets.iter().filter(|target| !finished.contains(target)).cloned().collect();
+    Ok(Admission::Apply { remaining })
+}
+
+/// Records the outcome of the targets tried in this round and settles the change when no
+/// target is left to retry. Returns the change's state afterwards, with the reason when rejected.
+pub(crate) fn finish(
+    conn: &Connection,
+    change_id: &str,
+    targets: &[String],
+    results: &[TargetResult],
+    now_ns: i64,
+) -> Result<(ChangeState, Option<String>), LedgerError> {
+    for result in results {
+        conn.execute(
+            "INSERT INTO target_results (change_id, target, state, reason, attempts, latency_us, updated_at_ns)
+             VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6)
+             ON CONFLICT (change_id, target) DO UPDATE SET
+                state = excluded.state, reason = excluded.reason, attempts = attempts + 1,
+                latency_us = excluded.latency_us, updated_at_ns = excluded.updated_at_ns",
+            params![
+                change_id,
+                result.target,
+                result.state.as_str(),
+                result.reason,
+                result.latency_us as i64,
+                now_ns
+            ],
+        )?;
+    }
+
+    let mut rows =
+        conn.prepare_cached("SELECT target, state, reason FROM target_results WHERE change_id = ?1")?;
+    let recorded: Vec<(String, String, Option<String>)> = rows
+        .query_map(params![change_id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+
+    let state_of = |target: &String| recorded.iter().find(|(name, _, _)| name == target);
+    let mut rejections = Vec::new();
+    let mut unsettled = false;
+    for target in targets {
+        match state_of(target) {
+            Some((_, state, _)) if state == "applied" => {}
+            Some((_, state, reason)) if state == "rejected" => {
+                rejections.push(format!("{target}: {}", reason.as_deref().unwrap_or("rejected")));
+            }
+            _ => unsettled = true,
+        }
+    }
+
+    let (state, reason) = if unsettled {
+        (ChangeState::Pending, None)
+    } else if rejections.is_empty() {
+        (ChangeState::Applied, None)
+    } else {
+        (ChangeState::Rejected, Some(rejections.join("; ")))
+    };
+    if state != ChangeState::Pending {
+        conn.execute(
+            "UPDATE changes SET state = ?2, reason = ?3, settled_at_ns = ?4 WHERE id = ?1",
+            params![change_id, state.as_str(), reason, now_ns],
+        )?;
+    }
+    Ok((state, reason))
+}
+
+pub(crate) fn audit(conn: &Connection, event: &AuditEvent, now_ns: i64) -> Result<(), LedgerError> {
+    conn.execute(
+        "INSERT INTO audit (at_ns, event, client, peer, change_id, account_key, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            now_ns,
+            event.event,
+            event.client,
+            event.peer,
+            event.change_id,
+            event.account_key,
+            event.detail
+        ],
+    )?;
+    Ok(())
+}
+
+/// The state of one change, or `None` when the ledger never saw it.
+pub(crate) fn change_state(conn: &Connection, change_id: &str) -> Result<Option<ChangeState>, LedgerError> {
+    let state: Option<String> = conn
+        .query_row("SELECT state FROM changes WHERE id = ?1", params![change_id], |row| row.get(0))
+        .optional()?;
+    state.map(|state| ChangeState::parse(&state)).transpose()
+}
+
+pub(crate) fn counts_by_state(conn: &Connection) -> Result<Vec<(String, i64)>, LedgerError> {
+    let mut statement = conn.prepare("SELECT state, COUNT(*) FROM changes GROUP BY state ORDER BY state")?;
+    let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?.collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+pub(crate) fn audit_events(conn: &Connection, event: &str) -> Result<Vec<AuditEvent>, LedgerError> {
+    let mut statement = conn.prepare(
+        "SELECT event, client, peer, change_id, account_key, detail FROM audit WHERE event = ?1 ORDER BY seq",
+    )?;
+    let rows = statement
+        .query_map(params![event], |row| {
+            Ok(AuditEvent {
+                event: row.get(0)?,
+                client: row.get(1)?,
+                peer: row.get(2)?,
+                change_id: row.get(3)?,
+                account_key: row.get(4)?,
+                detail: row.get(5)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+impl TargetState {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            TargetState::Applied => "applied",
+            TargetState::Rejected => "rejected",
+            TargetState::Retry => "retry",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ledger() -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        migrate(&conn).unwrap();
+        conn
+    }
+
+    fn change(id: &str, t: i64) -> ChangeRecord {
+        ChangeRecord {
+            id: id.into(),
+            account_key: "corp.example\\alice".into(),
+            domain: "corp.example".into(),
+            account: "alice".into(),
+            captured_at_ns: t,
+            origin: "dc1".into(),
+            origin_seq: t as u64,
+            source: "generic".into(),
+            client: "dc1".into(),
+        }
+    }
+
+    fn targets() -> Vec<String> {
+        vec!["a".into(), "b".into()]
+    }
+
+    fn result(target: &str, state: TargetState) -> TargetResult {
+        TargetResult { target: target.into(), state, reason: Some("why".into()), latency_us: 5 }
+    }
+
+    #[test]
+    fn a_new_change_goes_to_every_target_then_settles_applied() {
+        let conn = ledger();
+        let admission = admit(&conn, &change("c1", 10), &targets(), false, 1).unwrap();
+        assert_eq!(admission, Admission::Apply { remaining: targets() });
+        let results = [result("a", TargetState::Applied), result("b", TargetState::Applied)];
+        assert_eq!(finish(&conn, "c1", &targets(), &results, 2).unwrap().0, ChangeState::Applied);
+        // Redelivery is answered from the ledger.
+        assert_eq!(
+            admit(&conn, &change("c1", 10), &targets(), false, 3).unwrap(),
+            Admission::Settled(ChangeState::Applied, None)
+        );
+    }
+
+    #[test]
+    fn an_older_change_arriving_later_is_superseded() {
+        let conn = ledger();
+        admit(&conn, &change("new", 20), &targets(), false, 1).unwrap();
+        let admission = admit(&conn, &change("old", 10), &targets(), false, 2).unwrap();
+        assert_eq!(admission, Admission::Superseded { by: Some("new".into()) });
+        assert_eq!(change_state(&conn, "old").unwrap(), Some(ChangeState::Superseded));
+    }
+
+    #[test]
+    fn only_targets_that_have_not_applied_are_retried() {
+        let conn = ledger();
+        admit(&conn, &change("c1", 10), &targets(), false, 1).unwrap();
+        let results = [result("a", TargetState::Applied), result("b", TargetState::Retry)];
+        assert_eq!(finish(&conn, "c1", &targets(), &results, 2).unwrap().0, ChangeState::Pending);
+        let again = admit(&conn, &change("c1", 10), &targets(), false, 3).unwrap();
+        assert_eq!(again, Admission::Apply { remaining: vec!["b".into()] });
+    }
+
+    #[test]
+    fn a_rejection_settles_the_change_and_operator_retry_reopens_it() {
+        let conn = ledger();
+        admit(&conn, &change("c1", 10), &targets(), false, 1).unwrap();
+        let results = [result("a", TargetState::Applied), result("b", TargetState::Rejected)];
+        let (state, reason) = finish(&conn, "c1", &targets(), &results, 2).unwrap();
+        assert_eq!(state, ChangeState::Rejected);
+        assert_eq!(reason.as_deref(), Some("b: why"));
+        assert!(matches!(
+            admit(&conn, &change("c1", 10), &targets(), false, 3).unwrap(),
+            Admission::Settled(ChangeState::Rejected, _)
+        ));
+        let reopened = admit(&conn, &change("c1", 10), &targets(), true, 4).unwrap();
+        assert_eq!(reopened, Admission::Apply { remaining: vec!["b".into()] });
+    }
+
+    #[test]
+    fn a_reused_change_id_for_another_account_is_a_conflict() {
+        let conn = ledger();
+        admit(&conn, &change("c1", 10), &targets(), false, 1).unwrap();
+        let mut other = change("c1", 10);
+        other.account_key = "corp.example\\bob".into();
+        assert_eq!(admit(&conn, &other, &targets(), false, 2).unwrap(), Admission::IdConflict);
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("PRAGMA user_version = 7").unwrap();
+        assert!(matches!(migrate(&conn), Err(LedgerError::NewerSchema { found: 7, .. })));
+    }
+}

@@ -1,0 +1,119 @@
+//! The pwsync server: accepts changes from many client daemons over mutually authenticated
+//! TLS 1.3, decides each one against the ledger (idempotence, newest wins), applies it to every
+//! configured target, and answers with a verdict per change.
+//!
+//! The server keeps no password anywhere but in memory for the length of the target calls.
+
+pub mod account_locks;
+pub mod api;
+pub mod config;
+pub mod dispatcher;
+pub mod ledger;
+pub mod listener;
+pub mod ordering;
+pub mod redact;
+pub mod targets;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use config::{ServerConfig, TargetConfig};
+use targets::{DryRunTarget, ExecTarget, SharedTarget};
+
+/// How long a stopping server lets open requests finish.
+const SHUTDOWN_DRAIN: Duration = Duration::from_secs(15);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Tls(#[from] pwsync_tls::TlsError),
+    #[error(transparent)]
+    Ledger(#[from] ledger::LedgerError),
+    #[error("target {name}: {message}")]
+    Target { name: String, message: String },
+    #[error("cannot listen on {address}: {source}")]
+    Bind { address: std::net::SocketAddr, source: std::io::Error },
+    #[error("cannot write the ready file {path}: {source}")]
+    ReadyFile { path: PathBuf, source: std::io::Error },
+}
+
+/// Builds the configured targets; fails when one cannot work at all (missing program, ...).
+pub fn build_targets(configs: &[TargetConfig]) -> Result<Vec<SharedTarget>, ServerError> {
+    configs
+        .iter()
+        .map(|config| -> Result<SharedTarget, ServerError> {
+            let failed = |message: String| ServerError::Target { name: config.name().to_string(), message };
+            Ok(match config {
+                TargetConfig::DryRun(dry_run) => {
+                    Arc::new(DryRunTarget::new(dry_run).map_err(|error| failed(error.to_string()))?)
+                }
+                TargetConfig::Exec(exec) => Arc::new(ExecTarget::new(exec).map_err(failed)?),
+            })
+        })
+        .collect()
+}
+
+/// Checks the target configurations without side effects (no file is created), for
+/// `pwsync check-config`.
+pub fn check_targets(configs: &[TargetConfig]) -> Result<(), ServerError> {
+    for config in configs {
+        match config {
+            TargetConfig::DryRun(dry_run) => {
+                let parent = dry_run.log.as_ref().and_then(|log| log.parent());
+                if let Some(parent) = parent.filter(|parent| !parent.is_dir()) {
+                    return Err(ServerError::Target {
+                        name: dry_run.name.clone(),
+                        message: format!("the log's directory {} does not exist", parent.display()),
+                    });
+                }
+            }
+            TargetConfig::Exec(exec) => {
+                ExecTarget::new(exec)
+                    .map_err(|message| ServerError::Target { name: exec.name.clone(), message })?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs the server until `shutdown` resolves. When `ready_file` is given, the bound address is
+/// written there once the listener accepts connections (useful with port 0).
+pub async fn run(
+    config: ServerConfig,
+    ready_file: Option<PathBuf>,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), ServerError> {
+    pwsync_tls::install_crypto_provider();
+    let tls = pwsync_tls::server_config(&config.tls.certificate, &config.tls.key, &config.tls.client_ca)?;
+    let ledger = ledger::Ledger::open(&config.ledger.path)?;
+    let targets = build_targets(&config.targets)?;
+    let target_names: Vec<&str> = targets.iter().map(|target| target.name()).collect();
+    let dispatcher = Arc::new(dispatcher::Dispatcher::new(ledger.clone(), targets.clone()));
+    let router = api::router(api::ApiState {
+        dispatcher,
+        request_deadline: Duration::from_millis(config.server.request_deadline_ms),
+    });
+    let address = config.server.listen;
+    let tcp = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|source| ServerError::Bind { address, source })?;
+    let bound = tcp.local_addr().map_err(|source| ServerError::Bind { address, source })?;
+    if let Some(path) = &ready_file {
+        write_ready_file(path, &bound.to_string())
+            .map_err(|source| ServerError::ReadyFile { path: path.clone(), source })?;
+    }
+    tracing::info!(%bound, targets = ?target_names, ledger = %config.ledger.path.display(), "pwsync server ready");
+    let listener =
+        listener::Listener { tcp, tls, router, ledger, max_connections: config.server.max_connections };
+    listener.serve(shutdown, SHUTDOWN_DRAIN).await;
+    tracing::info!("pwsync server stopped");
+    Ok(())
+}
+
+/// Written via rename so a reader never sees a half-written address.
+fn write_ready_file(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    let temporary = path.with_extension("tmp");
+    std::fs::write(&temporary, text)?;
+    std::fs::rename(&temporary, path)
+}

@@ -1,0 +1,58 @@
+//! Targets: the systems a password is set in. A target maps the change to its own identity,
+//! sets the password, and classifies the outcome as applied, permanently rejected, or transient.
+//!
+//! A target must never log or return the password; whatever text it returns is scrubbed again by
+//! the dispatcher, but the first duty is the target's.
+
+mod dry_run;
+mod exec;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use pwsync_proto::{Identity, SecretString};
+
+pub use dry_run::{DryRunConfig, DryRunTarget};
+pub use exec::{ExecConfig, ExecTarget};
+
+/// What a target needs to set one password.
+#[derive(Debug)]
+pub struct ApplyRequest {
+    pub change_id: String,
+    pub domain: String,
+    pub account: String,
+    pub identity: Identity,
+    pub password: SecretString,
+    pub captured_at_ns: i64,
+    pub origin: String,
+}
+
+/// How one attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetOutcome {
+    Applied,
+    /// The target refused for good (policy, unknown account); retrying will not help.
+    Rejected {
+        reason: String,
+    },
+    /// Try again later; `retry_after` when the target said how long to wait.
+    Transient {
+        reason: String,
+        retry_after: Option<Duration>,
+    },
+}
+
+pub type ApplyFuture<'a> = Pin<Box<dyn Future<Output = TargetOutcome> + Send + 'a>>;
+
+/// A system that can receive passwords.
+pub trait Target: Send + Sync {
+    /// The configured name, used in the ledger and in verdict reasons.
+    fn name(&self) -> &str;
+    /// How many calls to this target may run at once.
+    fn concurrency(&self) -> usize;
+    fn apply<'a>(&'a self, request: &'a ApplyRequest) -> ApplyFuture<'a>;
+}
+
+pub type SharedTarget = Arc<dyn Target>;

@@ -1,0 +1,224 @@
+//! The command line: every subcommand, flag and its help text.
+//!
+//! The help is the first manual an administrator reads, so each command says what it does,
+//! what it reads and writes, and its exit status. No flag here may carry a password.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(
+    name = "pwsync",
+    version,
+    about = "Synchronize password changes from domain controllers to Entra ID, LDAP directories and scripts",
+    long_about = "pwsync captures each password change where it happens (a domain controller's password \
+hook, PAM), seals it into a local spool, and a client daemon forwards it over mutually authenticated \
+TLS 1.3 to the pwsync server, which sets the same password in every configured target and keeps a \
+ledger (newest change wins, nothing applied twice, no password stored).\n\n\
+Try it on one machine:  pwsync demo",
+    propagate_version = true
+)]
+pub struct Cli {
+    /// Log format of daemons and tools (logs go to stderr).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Log filter, e.g. `info`, `debug`, `pwsync_server=debug,info`.
+    #[arg(long, global = true, default_value = "info")]
+    pub log_level: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line (for journald, Loki, Elastic...).
+    Json,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Capture one password change into the spool (the generic hook).
+    Capture(CaptureArgs),
+    /// Create the spool key pair: the public key for hooks, the secret key for the client.
+    Keygen(KeygenArgs),
+    /// Manage the deployment's private certificate authority.
+    Pki(PkiArgs),
+    /// Run the client daemon (one per domain controller or host).
+    Client(DaemonArgs),
+    /// Run the server.
+    Server(ServerArgs),
+    /// Check a client or server configuration file and exit.
+    CheckConfig(CheckConfigArgs),
+    /// Run the whole pipeline on this machine with built-in defaults and print a summary.
+    Demo(DemoArgs),
+}
+
+#[derive(Args)]
+#[command(after_long_help = "\
+The new password is read from standard input (UTF-8; one trailing newline is removed unless \
+--exact-stdin is given). It is never accepted as an argument or environment variable.
+
+The record is sealed to the public key (HPKE, X25519 + ChaCha20-Poly1305), written to a temporary \
+file, fsynced, renamed into the spool and the directory fsynced: when this command exits 0, the \
+change survives a crash.
+
+EXIT STATUS
+  0   captured (or, with --on-failure allow, a failure was reported on stderr)
+  2   usage error (bad flags)
+  65  bad input: empty password, not UTF-8, a field too long
+  74  the spool could not be written (permissions, disk full)
+  78  the public key file is missing or not a pwsync spool public key")]
+pub struct CaptureArgs {
+    /// Spool directory (created with mode 0700 if missing).
+    #[arg(long, value_name = "DIR")]
+    pub spool: PathBuf,
+    /// Spool public key file made by `pwsync keygen`.
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+    /// Account (logon) name whose password changed.
+    #[arg(long)]
+    pub account: String,
+    /// User principal name, when the capture point knows it.
+    #[arg(long)]
+    pub upn: Option<String>,
+    /// Name of this host in the ledger (default: the host name).
+    #[arg(long)]
+    pub origin: Option<String>,
+    /// Keep standard input byte for byte (do not remove a trailing newline).
+    #[arg(long)]
+    pub exact_stdin: bool,
+    /// What to do when the change cannot be captured: `reject` exits non-zero (a hook that
+    /// refuses the change then keeps the systems in step); `allow` exits 0 after reporting.
+    #[arg(long, value_enum, default_value_t = OnFailure::Reject)]
+    pub on_failure: OnFailure,
+    /// Print the change id on stdout after capturing.
+    #[arg(long)]
+    pub print_id: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnFailure {
+    Allow,
+    Reject,
+}
+
+#[derive(Args)]
+#[command(after_long_help = "\
+Writes DIR/spool.key (secret, mode 0600: give it to the client daemon only) and DIR/spool.pub \
+(public, mode 0644: give it to the capture hooks). Existing files are never overwritten. To rotate, \
+create a new pair elsewhere, list both secret keys in the client's spool_keys, switch the hooks to \
+the new public key, and remove the old secret key once no record sealed to it is left.")]
+pub struct KeygenArgs {
+    /// Directory for spool.key and spool.pub.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+#[derive(Args)]
+pub struct PkiArgs {
+    #[command(subcommand)]
+    pub command: PkiCommand,
+}
+
+#[derive(Subcommand)]
+pub enum PkiCommand {
+    /// Create the deployment CA: DIR/ca.pem (certificate) and DIR/ca.key (mode 0600).
+    Init {
+        /// Directory of the CA.
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+        /// Common name of the CA certificate.
+        #[arg(long, default_value = "pwsync deployment CA")]
+        name: String,
+        /// Validity in days.
+        #[arg(long, default_value_t = pwsync_tls::DEFAULT_CA_VALIDITY_DAYS)]
+        days: u32,
+    },
+    /// Issue the server's certificate (NAME.pem, NAME.key in --out).
+    IssueServer {
+        #[arg(long, value_name = "DIR")]
+        ca_dir: PathBuf,
+        /// Certificate name, e.g. the server's host name.
+        #[arg(long)]
+        name: String,
+        /// DNS name or IP address clients connect to (repeat for several).
+        #[arg(long = "san", required = true)]
+        sans: Vec<String>,
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        #[arg(long, default_value_t = pwsync_tls::DEFAULT_LEAF_VALIDITY_DAYS)]
+        days: u32,
+    },
+    /// Issue a client certificate bound to one or more AD domains.
+    IssueClient {
+        #[arg(long, value_name = "DIR")]
+        ca_dir: PathBuf,
+        /// Client name, e.g. the domain controller's host name.
+        #[arg(long)]
+        name: String,
+        /// DNS domain this client may submit changes for (repeat for several).
+        #[arg(long = "domain", required = true)]
+        domains: Vec<String>,
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        #[arg(long, default_value_t = pwsync_tls::DEFAULT_LEAF_VALIDITY_DAYS)]
+        days: u32,
+    },
+}
+
+#[derive(Args)]
+pub struct DaemonArgs {
+    /// Configuration file (see docs/configuration.md).
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+}
+
+#[derive(Args)]
+pub struct ServerArgs {
+    /// Configuration file (see docs/configuration.md).
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// Write the bound address to FILE once ready (useful with port 0).
+    #[arg(long, value_name = "FILE")]
+    pub ready_file: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct CheckConfigArgs {
+    /// A client or server configuration file.
+    pub file: PathBuf,
+}
+
+#[derive(Args)]
+#[command(after_long_help = "\
+The demo creates a CA, certificates and a spool key pair in a temporary directory, starts a \
+server (dry-run target) and a client as real processes on 127.0.0.1, captures the changes through \
+`pwsync capture` processes, waits until every change is settled and prints what happened. All demo \
+passwords begin with `pwsync-canary-`; at the end the demo scans every file but the sealed spool \
+records for them and reports the result.")]
+pub struct DemoArgs {
+    /// Number of password changes to capture.
+    #[arg(long, default_value_t = 1000)]
+    pub changes: usize,
+    /// Number of distinct accounts they are spread over.
+    #[arg(long, default_value_t = 200)]
+    pub accounts: usize,
+    /// Capture processes running at once.
+    #[arg(long, default_value_t = 4)]
+    pub parallel: usize,
+    /// Captures per second (0 = as fast as possible). A low rate measures latency at light load.
+    #[arg(long, default_value_t = 0.0)]
+    pub rate: f64,
+    /// Keep the demo's files (configs, logs, ledger) in DIR instead of a temporary directory.
+    #[arg(long, value_name = "DIR")]
+    pub keep: Option<PathBuf>,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Give up if the changes are not settled after this many seconds.
+    #[arg(long, default_value_t = 300)]
+    pub timeout_secs: u64,
+}
