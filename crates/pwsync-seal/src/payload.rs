@@ -318,7 +318,8 @@ mod tests {
 
     #[test]
     fn validation_names_field_and_problem() {
-        let cases: Vec<(fn(&mut Change), FieldError)> = vec![
+        type BreakField = fn(&mut Change);
+        let cases: Vec<(BreakField, FieldError)> = vec![
             (|c| c.account.clear(), (PayloadField::Account, FieldProblem::Empty)),
             (
                 |c| c.account = "a".repeat(257),
