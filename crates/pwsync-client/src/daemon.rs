@@ -198,10 +198,15 @@ impl Daemon {
                     self.server_backoff.succeeded("server");
                     let by_id: HashMap<String, Verdict> =
                         verdicts.verdicts.into_iter().map(|entry| (entry.id, entry.verdict)).collect();
-                    for (item, _) in batch {
+                    let mut settled = Vec::with_capacity(batch.len());
+                    for (item, _) in &batch {
                         let id = item.change.id.to_string();
                         match by_id.get(&id) {
-                            Some(verdict) => self.act(&item, verdict, &mut report)?,
+                            Some(verdict) => {
+                                if self.act(item, verdict, &mut report)? {
+                                    settled.push(&item.record);
+                                }
+                            }
                             None => {
                                 tracing::error!(change_id = %id, "the server's answer has no verdict for this change");
                                 self.backoff.failed(&item.record.name, Duration::ZERO);
@@ -209,6 +214,8 @@ impl Daemon {
                             }
                         }
                     }
+                    self.spool.ack_all(&settled)?;
+                    report.deleted += settled.len();
                 }
                 Err(error) => {
                     let wait = self.server_backoff.failed("server", Duration::ZERO);
@@ -221,15 +228,21 @@ impl Daemon {
         Ok(report)
     }
 
-    fn act(&mut self, item: &Opened, verdict: &Verdict, report: &mut PassReport) -> Result<(), ClientError> {
+    /// Acts on one verdict; returns true when the record is to be deleted (the caller deletes
+    /// the batch's records together, with one directory sync).
+    fn act(
+        &mut self,
+        item: &Opened,
+        verdict: &Verdict,
+        report: &mut PassReport,
+    ) -> Result<bool, ClientError> {
         let change = &item.change;
         match verdict {
             Verdict::Applied | Verdict::Superseded { .. } | Verdict::OutOfScope { .. } => {
                 tracing::info!(change_id = %change.id, account = %change.account, verdict = verdict.name(),
                     "change settled");
-                self.spool.ack(&item.record)?;
                 self.backoff.succeeded(&item.record.name);
-                report.deleted += 1;
+                Ok(true)
             }
             Verdict::Rejected { reason } => {
                 tracing::warn!(change_id = %change.id, account = %change.account, %reason,
@@ -237,15 +250,16 @@ impl Daemon {
                 self.spool.fail(&item.record, &FailureReason::one_line("rejected", reason))?;
                 self.backoff.succeeded(&item.record.name);
                 report.failed += 1;
+                Ok(false)
             }
             Verdict::Retry { after_ms, reason } => {
                 let wait = self.backoff.failed(&item.record.name, Duration::from_millis(*after_ms));
                 tracing::info!(change_id = %change.id, %reason, retry_in_ms = wait.as_millis() as u64,
                     "server asked to retry");
                 report.kept += 1;
+                Ok(false)
             }
         }
-        Ok(())
     }
 
     /// Deletes records made useless by a newer record of the same account in this pass.
@@ -261,6 +275,7 @@ impl Daemon {
             }
         }
         let mut kept = Vec::with_capacity(opened.len());
+        let mut obsolete = Vec::new();
         for item in opened {
             let superseded = newest
                 .get(&item.change.account.to_lowercase())
@@ -268,12 +283,13 @@ impl Daemon {
             if superseded {
                 tracing::info!(change_id = %item.change.id, account = %item.change.account,
                     "superseded locally by a newer pending change of the same account");
-                self.spool.ack(&item.record)?;
-                report.deleted += 1;
+                obsolete.push(item.record);
             } else {
                 kept.push(item);
             }
         }
+        self.spool.ack_all(&obsolete.iter().collect::<Vec<_>>())?;
+        report.deleted += obsolete.len();
         Ok(kept)
     }
 }

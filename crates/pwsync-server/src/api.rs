@@ -93,7 +93,7 @@ async fn post_changes(
             pending.push((id, None, Some(Verdict::Rejected { reason })));
             continue;
         }
-        if !peer.identity.domains.iter().any(|domain| *domain == change.domain) {
+        if !peer.identity.domains.contains(&change.domain) {
             let reason = format!(
                 "the client certificate of {:?} is not bound to domain {:?}",
                 peer.identity.name, change.domain

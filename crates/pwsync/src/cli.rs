@@ -16,6 +16,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 hook, PAM), seals it into a local spool, and a client daemon forwards it over mutually authenticated \
 TLS 1.3 to the pwsync server, which sets the same password in every configured target and keeps a \
 ledger (newest change wins, nothing applied twice, no password stored).\n\n\
+The capture hook (`pwsync capture`, or the small `pwsync-capture` executable) reads the new \
+password from standard input, never from an argument or the environment; `pwsync capture --help` \
+lists its exit statuses.\n\n\
 Try it on one machine:  pwsync demo",
     propagate_version = true
 )]
@@ -23,9 +26,9 @@ pub struct Cli {
     /// Log format of daemons and tools (logs go to stderr).
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
-    /// Log filter, e.g. `info`, `debug`, `pwsync_server=debug,info`.
-    #[arg(long, global = true, default_value = "info")]
-    pub log_level: String,
+    /// Log filter, e.g. `info`, `debug`, `pwsync_server=debug,info` [default: info; warn for demo].
+    #[arg(long, global = true)]
+    pub log_level: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -41,7 +44,7 @@ pub enum LogFormat {
 #[derive(Subcommand)]
 pub enum Command {
     /// Capture one password change into the spool (the generic hook).
-    Capture(CaptureArgs),
+    Capture(pwsync_capture::CaptureArgs),
     /// Create the spool key pair: the public key for hooks, the secret key for the client.
     Keygen(KeygenArgs),
     /// Manage the deployment's private certificate authority.
@@ -54,55 +57,6 @@ pub enum Command {
     CheckConfig(CheckConfigArgs),
     /// Run the whole pipeline on this machine with built-in defaults and print a summary.
     Demo(DemoArgs),
-}
-
-#[derive(Args)]
-#[command(after_long_help = "\
-The new password is read from standard input (UTF-8; one trailing newline is removed unless \
---exact-stdin is given). It is never accepted as an argument or environment variable.
-
-The record is sealed to the public key (HPKE, X25519 + ChaCha20-Poly1305), written to a temporary \
-file, fsynced, renamed into the spool and the directory fsynced: when this command exits 0, the \
-change survives a crash.
-
-EXIT STATUS
-  0   captured (or, with --on-failure allow, a failure was reported on stderr)
-  2   usage error (bad flags)
-  65  bad input: empty password, not UTF-8, a field too long
-  74  the spool could not be written (permissions, disk full)
-  78  the public key file is missing or not a pwsync spool public key")]
-pub struct CaptureArgs {
-    /// Spool directory (created with mode 0700 if missing).
-    #[arg(long, value_name = "DIR")]
-    pub spool: PathBuf,
-    /// Spool public key file made by `pwsync keygen`.
-    #[arg(long, value_name = "FILE")]
-    pub key: PathBuf,
-    /// Account (logon) name whose password changed.
-    #[arg(long)]
-    pub account: String,
-    /// User principal name, when the capture point knows it.
-    #[arg(long)]
-    pub upn: Option<String>,
-    /// Name of this host in the ledger (default: the host name).
-    #[arg(long)]
-    pub origin: Option<String>,
-    /// Keep standard input byte for byte (do not remove a trailing newline).
-    #[arg(long)]
-    pub exact_stdin: bool,
-    /// What to do when the change cannot be captured: `reject` exits non-zero (a hook that
-    /// refuses the change then keeps the systems in step); `allow` exits 0 after reporting.
-    #[arg(long, value_enum, default_value_t = OnFailure::Reject)]
-    pub on_failure: OnFailure,
-    /// Print the change id on stdout after capturing.
-    #[arg(long)]
-    pub print_id: bool,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OnFailure {
-    Allow,
-    Reject,
 }
 
 #[derive(Args)]
@@ -212,6 +166,10 @@ pub struct DemoArgs {
     /// Captures per second (0 = as fast as possible). A low rate measures latency at light load.
     #[arg(long, default_value_t = 0.0)]
     pub rate: f64,
+    /// Capture every change before the client starts, then time how fast the client drains
+    /// the backlog (the throughput benchmark).
+    #[arg(long)]
+    pub backlog: bool,
     /// Keep the demo's files (configs, logs, ledger) in DIR instead of a temporary directory.
     #[arg(long, value_name = "DIR")]
     pub keep: Option<PathBuf>,

@@ -4,12 +4,10 @@
 //! `main` only parses the command line and hands over; each subcommand lives in its own module.
 //! Nothing here may print a password, and no subcommand takes one in argv or the environment.
 
-mod capture;
 mod check_config;
 mod cli;
 mod daemons;
 mod demo;
-mod hostname;
 mod keygen;
 mod logging;
 mod pki;
@@ -19,12 +17,21 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        // A mistyped capture command line may hold a password: report it without echoing it.
+        Err(error) if std::env::args_os().any(|arg| arg == "capture") => {
+            return pwsync_capture::usage_error(&error)
+        }
+        Err(error) => error.exit(),
+    };
     match cli.command {
         // The hook answers inside the DC's password-change path: no runtime, no log setup.
-        cli::Command::Capture(args) => capture::run(args),
+        cli::Command::Capture(args) => pwsync_capture::run(args),
         command => {
-            logging::init(cli.log_format, &cli.log_level);
+            // The demo reports on its own; its set-up steps would only clutter the screen.
+            let default_level = if matches!(command, cli::Command::Demo(_)) { "warn" } else { "info" };
+            logging::init(cli.log_format, cli.log_level.as_deref().unwrap_or(default_level));
             let result = match command {
                 cli::Command::Capture(_) => unreachable!("handled above"),
                 cli::Command::Keygen(args) => keygen::run(args),

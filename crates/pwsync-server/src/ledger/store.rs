@@ -20,6 +20,15 @@ pub(crate) fn migrate(conn: &Connection) -> Result<(), LedgerError> {
     Ok(())
 }
 
+/// What the ledger already knows about a change id.
+struct KnownChange {
+    account_key: String,
+    state: String,
+    captured_at_ns: i64,
+    reason: Option<String>,
+    superseded_by: Option<String>,
+}
+
 /// Decides whether a submitted change must be applied, and to which targets.
 ///
 /// Answers from the ledger when the change was settled before (idempotence), marks it
@@ -32,25 +41,33 @@ pub(crate) fn admit(
     operator_retry: bool,
     now_ns: i64,
 ) -> Result<Admission, LedgerError> {
-    let existing: Option<(String, String, i64, Option<String>, Option<String>)> = conn
+    let existing: Option<KnownChange> = conn
         .query_row(
             "SELECT account_key, state, captured_at_ns, reason, superseded_by FROM changes WHERE id = ?1",
             params![change.id],
-            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?)),
+            |row| {
+                Ok(KnownChange {
+                    account_key: row.get(0)?,
+                    state: row.get(1)?,
+                    captured_at_ns: row.get(2)?,
+                    reason: row.get(3)?,
+                    superseded_by: row.get(4)?,
+                })
+            },
         )
         .optional()?;
 
-    if let Some((account_key, state, captured_at_ns, reason, superseded_by)) = &existing {
-        if *account_key != change.account_key || *captured_at_ns != change.captured_at_ns {
+    if let Some(known) = &existing {
+        if known.account_key != change.account_key || known.captured_at_ns != change.captured_at_ns {
             return Ok(Admission::IdConflict);
         }
-        match ChangeState::parse(state)? {
+        match ChangeState::parse(&known.state)? {
             ChangeState::Applied => return Ok(Admission::Settled(ChangeState::Applied, None)),
             ChangeState::Superseded => {
-                return Ok(Admission::Superseded { by: superseded_by.clone() });
+                return Ok(Admission::Superseded { by: known.superseded_by.clone() });
             }
             ChangeState::Rejected if !operator_retry => {
-                return Ok(Admission::Settled(ChangeState::Rejected, reason.clone()));
+                return Ok(Admission::Settled(ChangeState::Rejected, known.reason.clone()));
             }
             ChangeState::Rejected => {
                 // An operator sent the record back: give the refusing targets another chance.

@@ -33,8 +33,19 @@ pub fn demo_password() -> Zeroizing<String> {
     Zeroizing::new(format!("{CANARY_PREFIX}{}-Aa1!", Alphanumeric.sample_string(&mut rand::rng(), 20)))
 }
 
-pub fn run(plan: &LoadPlan) -> anyhow::Result<LoadResult> {
+/// The hook program: `pwsync-capture` beside this executable, else `pwsync capture`.
+fn hook_command() -> anyhow::Result<(std::path::PathBuf, Vec<&'static str>)> {
     let exe = std::env::current_exe()?;
+    let small = exe.with_file_name(format!("pwsync-capture{}", std::env::consts::EXE_SUFFIX));
+    if small.is_file() {
+        Ok((small, vec![]))
+    } else {
+        Ok((exe, vec!["capture"]))
+    }
+}
+
+pub fn run(plan: &LoadPlan) -> anyhow::Result<LoadResult> {
+    let hook = hook_command()?;
     let next = AtomicUsize::new(0);
     let durations = Mutex::new(Vec::with_capacity(plan.changes));
     let failure = Mutex::new(None::<String>);
@@ -51,7 +62,7 @@ pub fn run(plan: &LoadPlan) -> anyhow::Result<LoadResult> {
                     std::thread::sleep(due.saturating_duration_since(Instant::now()));
                 }
                 let account = format!("user{:05}", index % plan.accounts.max(1));
-                match capture_one(&exe, plan, &account) {
+                match capture_one(&hook, plan, &account) {
                     Ok(took) => durations.lock().unwrap().push(took),
                     Err(error) => *failure.lock().unwrap() = Some(format!("{error:#}")),
                 }
@@ -66,11 +77,15 @@ pub fn run(plan: &LoadPlan) -> anyhow::Result<LoadResult> {
     Ok(LoadResult { hook_durations, elapsed: started.elapsed() })
 }
 
-fn capture_one(exe: &Path, plan: &LoadPlan, account: &str) -> anyhow::Result<Duration> {
+fn capture_one(
+    hook: &(std::path::PathBuf, Vec<&str>),
+    plan: &LoadPlan,
+    account: &str,
+) -> anyhow::Result<Duration> {
     let password = demo_password();
     let started = Instant::now();
-    let mut child = Command::new(exe)
-        .arg("capture")
+    let mut child = Command::new(&hook.0)
+        .args(&hook.1)
         .arg("--spool")
         .arg(plan.spool)
         .arg("--key")
@@ -80,7 +95,7 @@ fn capture_one(exe: &Path, plan: &LoadPlan, account: &str) -> anyhow::Result<Dur
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .context("cannot start pwsync capture")?;
+        .context("cannot start the capture hook")?;
     child.stdin.take().context("no stdin")?.write_all(password.as_bytes())?;
     let output = child.wait_with_output()?;
     let took = started.elapsed();

@@ -64,8 +64,10 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     let address =
         processes::wait_ready(&mut server, &deployment.ready_file, &server_log, Duration::from_secs(30))?;
     setup::set_server_port(&deployment, &address)?;
-    let mut client =
-        processes::start("client", &["client", "--config", &config(&deployment.client_config)], &client_log)?;
+    let client_config = config(&deployment.client_config);
+    let client_args = ["client", "--config", client_config.as_str()];
+    let client =
+        if args.backlog { None } else { Some(processes::start("client", &client_args, &client_log)?) };
     if !args.json {
         println!("pwsync demo: server on {address} (TLS 1.3, client certificates, dry-run target), client {} for {}",
             setup::DEMO_CLIENT, setup::DEMO_DOMAIN);
@@ -81,6 +83,15 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         rate: args.rate,
     };
     let load = load::run(&plan)?;
+    let mut client = match client {
+        Some(client) => client,
+        None => {
+            if !args.json {
+                println!("backlog of {} changes captured; starting the client...", args.changes);
+            }
+            processes::start("client", &client_args, &client_log)?
+        }
+    };
 
     let spool = pwsync_spool::Spool::open(&deployment.spool)?;
     let deadline = Instant::now() + Duration::from_secs(args.timeout_secs);
@@ -102,7 +113,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         }
         std::thread::sleep(Duration::from_millis(5));
     }
-    let settled = settle_started.elapsed();
+    let drained = settle_started.elapsed();
     client.stop(Duration::from_secs(10));
     server.stop(Duration::from_secs(20));
 
@@ -123,7 +134,11 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         capture_seconds: load.elapsed.as_secs_f64(),
         hook_p50_ms: ms(quantile(&hook_ns, 0.50)),
         hook_p99_ms: ms(quantile(&hook_ns, 0.99)),
-        settled_seconds: (load.elapsed + settled).as_secs_f64(),
+        settled_seconds: if args.backlog {
+            drained.as_secs_f64()
+        } else {
+            (load.elapsed + drained).as_secs_f64()
+        },
         applied: ledger.applied,
         superseded_by_server: ledger.superseded,
         superseded_locally: args.changes.saturating_sub(seen_by_server) as u64,
@@ -131,11 +146,15 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         failed_records,
         end_to_end_p50_ms: ms(quantile(&ledger.applied_latencies_ns, 0.50)),
         end_to_end_p99_ms: ms(quantile(&ledger.applied_latencies_ns, 0.99)),
-        throughput_per_second: seen_by_server as f64 / (window_ns / 1e9),
+        throughput_per_second: if args.backlog {
+            args.changes as f64 / drained.as_secs_f64()
+        } else {
+            seen_by_server as f64 / (window_ns / 1e9)
+        },
         files_scanned,
         files_with_a_password: leaky_files.len(),
     };
-    print_summary(&summary, args.json, args.keep.is_some());
+    print_summary(&summary, args.json, args.keep.is_some(), args.backlog);
     if !leaky_files.is_empty() {
         bail!("a demo password was found in: {leaky_files:?}");
     }
@@ -145,7 +164,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_summary(summary: &Summary, json: bool, kept: bool) {
+fn print_summary(summary: &Summary, json: bool, kept: bool, backlog: bool) {
     if json {
         println!("{}", serde_json::to_string_pretty(summary).unwrap_or_default());
         return;
@@ -154,14 +173,16 @@ fn print_summary(summary: &Summary, json: bool, kept: bool) {
         "captured    {} changes in {:.2} s; capture hook p50 {:.2} ms, p99 {:.2} ms",
         summary.changes_captured, summary.capture_seconds, summary.hook_p50_ms, summary.hook_p99_ms
     );
-    println!("settled     all in {:.2} s: applied {}, superseded {} (server {}, client {}), rejected {}, failed {}",
+    let settled = if backlog { "drained" } else { "settled" };
+    println!("{settled:<11} all in {:.2} s: applied {}, superseded {} (server {}, client {}), rejected {}, failed {}",
         summary.settled_seconds, summary.applied, summary.superseded_by_server + summary.superseded_locally,
         summary.superseded_by_server, summary.superseded_locally, summary.rejected, summary.failed_records);
     println!(
         "end-to-end  capture -> applied p50 {:.2} ms, p99 {:.2} ms",
         summary.end_to_end_p50_ms, summary.end_to_end_p99_ms
     );
-    println!("throughput  {:.0} changes/s through the server", summary.throughput_per_second);
+    let basis = if backlog { "drain of the backlog" } else { "first capture to last settle" };
+    println!("throughput  {:.0} changes/s ({basis})", summary.throughput_per_second);
     println!(
         "leak check  {} of {} files contain a demo password",
         summary.files_with_a_password, summary.files_scanned

@@ -147,8 +147,7 @@ impl Deployment {
 
     /// Captures one change through `pwsync capture` and returns its change id.
     pub fn capture(&self, spool: &Path, account: &str, password: &str, origin: &str) -> String {
-        let mut child = pwsync()
-            .arg("capture")
+        let mut child = Command::new(env!("CARGO_BIN_EXE_pwsync-capture"))
             .arg("--spool")
             .arg(spool)
             .arg("--key")

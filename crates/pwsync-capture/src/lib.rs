@@ -1,18 +1,69 @@
-//! `pwsync capture`: the generic capture hook. Reads the new password from stdin, seals it to
-//! the spool public key and writes it durably into the spool.
+//! The generic capture hook (`pwsync-capture`, also `pwsync capture`): reads the new password
+//! from stdin, seals it to the spool public key and writes it durably into the spool.
 //!
 //! It runs inside somebody's password-change path, so it starts no runtime, reads no
 //! configuration file, talks to no network, and finishes in milliseconds. It must never print
 //! the password, and never exit 0 without the record on disk unless told `--on-failure allow`.
 
+mod hostname;
+
 use std::io::Read;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::{Args, ValueEnum};
 use pwsync_seal::{Password, PublicKey, SourceKind};
 use pwsync_spool::{CaptureInput, Spool};
 use zeroize::Zeroizing;
 
-use crate::cli::{CaptureArgs, OnFailure};
+#[derive(Args)]
+#[command(after_long_help = "\
+The new password is read from standard input (UTF-8; one trailing newline is removed unless \
+--exact-stdin is given). It is never accepted as an argument or environment variable.
+
+The record is sealed to the public key (HPKE, X25519 + ChaCha20-Poly1305), written to a temporary \
+file, fsynced, renamed into the spool and the directory fsynced: when this command exits 0, the \
+change survives a crash.
+
+EXIT STATUS
+  0   captured (or, with --on-failure allow, a failure was reported on stderr)
+  2   usage error (bad flags)
+  65  bad input: empty password, not UTF-8, a field too long
+  74  the spool could not be written (permissions, disk full)
+  78  the public key file is missing or not a pwsync spool public key")]
+pub struct CaptureArgs {
+    /// Spool directory (created with mode 0700 if missing).
+    #[arg(long, value_name = "DIR")]
+    pub spool: PathBuf,
+    /// Spool public key file made by `pwsync keygen`.
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+    /// Account (logon) name whose password changed.
+    #[arg(long)]
+    pub account: String,
+    /// User principal name, when the capture point knows it.
+    #[arg(long)]
+    pub upn: Option<String>,
+    /// Name of this host in the ledger (default: the host name).
+    #[arg(long)]
+    pub origin: Option<String>,
+    /// Keep standard input byte for byte (do not remove a trailing newline).
+    #[arg(long)]
+    pub exact_stdin: bool,
+    /// What to do when the change cannot be captured: `reject` exits non-zero (a hook that
+    /// refuses the change then keeps the systems in step); `allow` exits 0 after reporting.
+    #[arg(long, value_enum, default_value_t = OnFailure::Reject)]
+    pub on_failure: OnFailure,
+    /// Print the change id on stdout after capturing.
+    #[arg(long)]
+    pub print_id: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnFailure {
+    Allow,
+    Reject,
+}
 
 /// sysexits.h codes, documented in `pwsync capture --help`.
 const EXIT_DATAERR: u8 = 65;
@@ -24,6 +75,28 @@ struct Failure {
     message: String,
 }
 
+/// Reports a command-line error without repeating what was typed: a password pasted onto the
+/// command line by mistake must not also reach the hook's log through the error message.
+pub fn usage_error(error: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match error.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = error.print();
+            ExitCode::SUCCESS
+        }
+        // These messages name flags only, never values.
+        ErrorKind::MissingRequiredArgument | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = error.print();
+            ExitCode::from(2)
+        }
+        kind => {
+            eprintln!("pwsync capture: usage error: {kind} (not repeated here, in case it was a password); see --help");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Runs the hook and returns the documented exit status.
 pub fn run(args: CaptureArgs) -> ExitCode {
     match capture(&args) {
         Ok(id) => {
@@ -63,7 +136,7 @@ fn capture(args: &CaptureArgs) -> Result<String, Failure> {
         account: args.account.clone(),
         upn: args.upn.clone(),
         password,
-        origin: args.origin.clone().unwrap_or_else(crate::hostname::this_host),
+        origin: args.origin.clone().unwrap_or_else(hostname::this_host),
         source: SourceKind::Generic,
     };
     let captured = spool.capture(&key, input).map_err(|error| Failure {

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs every check and test of pwsync, installing the Debian packages they need when missing.
+# This is the command the README names and the one CI runs (.ci/run calls it).
+#
+#   scripts/test-all.sh            everything: format, lints, unit + end-to-end tests, Rust 1.63 check
+#   PWSYNC_SKIP_MSRV=1 scripts/test-all.sh   skip the Rust 1.63 check of the hook crates
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+# Debian packages the tests use: python3 runs the recording exec target of the end-to-end tests.
+packages=(python3)
+missing=()
+for package in "${packages[@]}"; do
+    command -v "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+if ((${#missing[@]} > 0)); then
+    step "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y --no-install-recommends "${missing[@]}" \
+        || { apt-get update && apt-get install -y --no-install-recommends "${missing[@]}"; }
+fi
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (all targets, warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cargo test (unit and end-to-end tests)"
+cargo test --workspace --locked
+
+if [[ "${PWSYNC_SKIP_MSRV:-0}" != 1 ]]; then
+    step "Rust 1.63 build of the hook crates (pwsync-seal, pwsync-spool)"
+    ci/msrv/check.sh
+fi
+
+step "all checks passed"
