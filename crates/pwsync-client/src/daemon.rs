@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_util::future::join_all;
+use futures_util::StreamExt;
 use pwsync_proto::{ChangeBatch, SecretString, Verdict, WireChange};
 use pwsync_seal::{Change, SecretKey, SourceKind};
 use pwsync_spool::{FailureReason, PendingRecord, Spool};
@@ -28,7 +28,7 @@ const STATUS_INTERVAL: Duration = Duration::from_secs(60);
 pub struct Daemon {
     config: ClientConfig,
     spool: Spool,
-    keys: Vec<SecretKey>,
+    keys: std::sync::Arc<Vec<SecretKey>>,
     scope: Box<dyn Scope>,
     sender: Sender,
     backoff: Backoff,
@@ -44,6 +44,9 @@ pub struct PassReport {
     pub failed: usize,
     pub kept: usize,
 }
+
+/// A record and the result of trying to open it.
+type OpenAttempt = (PendingRecord, Result<Change, pwsync_seal::OpenError>);
 
 struct Opened {
     record: PendingRecord,
@@ -63,7 +66,7 @@ impl Daemon {
         Daemon {
             config,
             spool,
-            keys,
+            keys: std::sync::Arc::new(keys),
             scope,
             sender,
             backoff: Backoff::new(initial, max),
@@ -139,13 +142,8 @@ impl Daemon {
         report.considered = due.len();
 
         let mut opened = Vec::with_capacity(due.len());
-        for record in due {
-            let bytes = match self.spool.read(&record) {
-                Ok(bytes) => bytes,
-                Err(error) if is_gone(&error) => continue,
-                Err(error) => return Err(error.into()),
-            };
-            match pwsync_seal::open(&bytes, &self.keys) {
+        for (record, result) in self.open_all(due).await? {
+            match result {
                 Ok(change) => opened.push(Opened { record, change }),
                 Err(error) => {
                     tracing::warn!(record = %record.name, code = error.code(), %error, "cannot open a spool record; moved to failed/");
@@ -178,21 +176,27 @@ impl Daemon {
         }
 
         let domain = self.config.client.domain.clone();
-        let batches: Vec<Vec<(Opened, pwsync_proto::Identity)>> =
-            chunk(sendable, self.config.client.batch_size);
+        let batches = into_batches(sendable, self.config.client.batch_size);
         let sender = &self.sender;
-        let requests = batches.iter().map(|batch| {
-            let wire = ChangeBatch {
-                changes: batch
-                    .iter()
-                    .map(|(item, identity)| to_wire(&item.change, identity, &domain, &item.record))
-                    .collect(),
-            };
-            async move { sender.send(&wire).await }
-        });
-        let answers = join_all(requests).await;
+        let mut answers = batches
+            .into_iter()
+            .map(|batch| {
+                let wire = ChangeBatch {
+                    changes: batch
+                        .iter()
+                        .map(|(item, identity)| to_wire(&item.change, identity, &domain, &item.record))
+                        .collect(),
+                };
+                async move {
+                    let answer = sender.send(&wire).await;
+                    (batch, answer)
+                }
+            })
+            .collect::<futures_util::stream::FuturesUnordered<_>>();
 
-        for (batch, answer) in batches.into_iter().zip(answers) {
+        // Each answer is acted upon as soon as it arrives, so a slow batch does not hold back
+        // the deletes of the others.
+        while let Some((batch, answer)) = answers.next().await {
             match answer {
                 Ok(verdicts) => {
                     self.server_backoff.succeeded("server");
@@ -203,7 +207,7 @@ impl Daemon {
                         let id = item.change.id.to_string();
                         match by_id.get(&id) {
                             Some(verdict) => {
-                                if self.act(item, verdict, &mut report)? {
+                                if act(&self.spool, &mut self.backoff, item, verdict, &mut report)? {
                                     settled.push(&item.record);
                                 }
                             }
@@ -228,38 +232,44 @@ impl Daemon {
         Ok(report)
     }
 
-    /// Acts on one verdict; returns true when the record is to be deleted (the caller deletes
-    /// the batch's records together, with one directory sync).
-    fn act(
-        &mut self,
-        item: &Opened,
-        verdict: &Verdict,
-        report: &mut PassReport,
-    ) -> Result<bool, ClientError> {
-        let change = &item.change;
-        match verdict {
-            Verdict::Applied | Verdict::Superseded { .. } | Verdict::OutOfScope { .. } => {
-                tracing::info!(change_id = %change.id, account = %change.account, verdict = verdict.name(),
-                    "change settled");
-                self.backoff.succeeded(&item.record.name);
-                Ok(true)
+    /// Reads and opens records on blocking threads, one share per core: opening (X25519) is
+    /// most of the client's CPU, and the runtime's threads must stay free for the network.
+    /// Records that vanished meanwhile (an operator's purge) are skipped.
+    async fn open_all(&self, due: Vec<PendingRecord>) -> Result<Vec<OpenAttempt>, ClientError> {
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 8);
+        let share = due.len().div_ceil(workers).max(1);
+        let mut tasks = Vec::new();
+        let mut due = due.into_iter();
+        loop {
+            let chunk: Vec<PendingRecord> = due.by_ref().take(share).collect();
+            if chunk.is_empty() {
+                break;
             }
-            Verdict::Rejected { reason } => {
-                tracing::warn!(change_id = %change.id, account = %change.account, %reason,
-                    "change rejected; record moved to failed/");
-                self.spool.fail(&item.record, &FailureReason::one_line("rejected", reason))?;
-                self.backoff.succeeded(&item.record.name);
-                report.failed += 1;
-                Ok(false)
-            }
-            Verdict::Retry { after_ms, reason } => {
-                let wait = self.backoff.failed(&item.record.name, Duration::from_millis(*after_ms));
-                tracing::info!(change_id = %change.id, %reason, retry_in_ms = wait.as_millis() as u64,
-                    "server asked to retry");
-                report.kept += 1;
-                Ok(false)
-            }
+            let spool = self.spool.clone();
+            let keys = self.keys.clone();
+            tasks.push(tokio::task::spawn_blocking(move || {
+                let mut opened = Vec::with_capacity(chunk.len());
+                for record in chunk {
+                    match spool.read(&record) {
+                        Ok(bytes) => {
+                            let result = pwsync_seal::open(&bytes, &keys);
+                            opened.push((record, result));
+                        }
+                        Err(error) if is_gone(&error) => {}
+                        Err(error) => return Err(error),
+                    }
+                }
+                Ok(opened)
+            }));
         }
+        let mut all = Vec::new();
+        for task in tasks {
+            let chunk = task
+                .await
+                .map_err(|error| ClientError::Internal(format!("an opening task failed: {error}")))??;
+            all.extend(chunk);
+        }
+        Ok(all)
     }
 
     /// Deletes records made useless by a newer record of the same account in this pass.
@@ -294,6 +304,41 @@ impl Daemon {
     }
 }
 
+/// Acts on one verdict; returns true when the record is to be deleted (the caller deletes the
+/// batch's records together, with one directory sync).
+fn act(
+    spool: &Spool,
+    backoff: &mut Backoff,
+    item: &Opened,
+    verdict: &Verdict,
+    report: &mut PassReport,
+) -> Result<bool, ClientError> {
+    let change = &item.change;
+    match verdict {
+        Verdict::Applied | Verdict::Superseded { .. } | Verdict::OutOfScope { .. } => {
+            tracing::info!(change_id = %change.id, account = %change.account, verdict = verdict.name(),
+                "change settled");
+            backoff.succeeded(&item.record.name);
+            Ok(true)
+        }
+        Verdict::Rejected { reason } => {
+            tracing::warn!(change_id = %change.id, account = %change.account, %reason,
+                "change rejected; record moved to failed/");
+            spool.fail(&item.record, &FailureReason::one_line("rejected", reason))?;
+            backoff.succeeded(&item.record.name);
+            report.failed += 1;
+            Ok(false)
+        }
+        Verdict::Retry { after_ms, reason } => {
+            let wait = backoff.failed(&item.record.name, Duration::from_millis(*after_ms));
+            tracing::info!(change_id = %change.id, %reason, retry_in_ms = wait.as_millis() as u64,
+                "server asked to retry");
+            report.kept += 1;
+            Ok(false)
+        }
+    }
+}
+
 /// The newest-wins order of the server (capture time, origin, origin sequence).
 fn order(change: &Change) -> (i64, String, u64) {
     (change.captured_at_ns, change.origin.clone(), change.origin_seq)
@@ -323,19 +368,42 @@ fn to_wire(
     }
 }
 
-fn chunk<T>(items: Vec<T>, size: usize) -> Vec<Vec<T>> {
-    let mut chunks = Vec::new();
+/// Largest request body a batch may need in the worst case, half the server's limit.
+const MAX_BATCH_BYTES: usize = pwsync_proto::MAX_BODY_BYTES / 2;
+
+/// An upper bound of a change's JSON size: every text byte could be escaped as `\u00XX`.
+fn worst_case_bytes(change: &Change, identity: &pwsync_proto::Identity) -> usize {
+    let identity_bytes: usize =
+        [&identity.user_principal_name, &identity.mail, &identity.object_guid, &identity.distinguished_name]
+            .iter()
+            .map(|field| field.as_ref().map_or(0, String::len))
+            .sum();
+    let text = change.account.len() + change.password.expose().len() + change.origin.len() + identity_bytes;
+    6 * text + 512
+}
+
+/// Splits the changes into batches of at most `size` changes and [`MAX_BATCH_BYTES`], so that
+/// no batch can exceed the server's body limit (such a batch would be refused every time).
+fn into_batches(
+    items: Vec<(Opened, pwsync_proto::Identity)>,
+    size: usize,
+) -> Vec<Vec<(Opened, pwsync_proto::Identity)>> {
+    let mut batches = Vec::new();
     let mut current = Vec::with_capacity(size);
+    let mut current_bytes = 0;
     for item in items {
-        current.push(item);
-        if current.len() == size {
-            chunks.push(std::mem::replace(&mut current, Vec::with_capacity(size)));
+        let bytes = worst_case_bytes(&item.0.change, &item.1);
+        if !current.is_empty() && (current.len() == size || current_bytes + bytes > MAX_BATCH_BYTES) {
+            batches.push(std::mem::replace(&mut current, Vec::with_capacity(size)));
+            current_bytes = 0;
         }
+        current_bytes += bytes;
+        current.push(item);
     }
     if !current.is_empty() {
-        chunks.push(current);
+        batches.push(current);
     }
-    chunks
+    batches
 }
 
 /// A record that vanished between listing and reading was handled elsewhere (an operator's
@@ -350,4 +418,57 @@ fn is_gone(error: &pwsync_spool::SpoolError) -> bool {
 
 fn now_ns() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos() as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pwsync_seal::{ChangeId, Password};
+
+    fn opened(account: &str, password: String) -> (Opened, pwsync_proto::Identity) {
+        let id = ChangeId::random();
+        let change = Change {
+            id,
+            account: account.into(),
+            upn: None,
+            password: Password::new(password),
+            captured_at_ns: 1_700_000_000_000_000_000,
+            origin: "dc1".into(),
+            origin_seq: 1,
+            source: SourceKind::Generic,
+        };
+        let record = PendingRecord {
+            name: format!("{:020}-{id}.pws", change.captured_at_ns),
+            path: std::path::PathBuf::from("unused"),
+            captured_at_ns: change.captured_at_ns,
+            id,
+            operator_retry: false,
+        };
+        (Opened { record, change }, pwsync_proto::Identity::default())
+    }
+
+    #[test]
+    fn no_batch_can_exceed_the_servers_body_limit() {
+        // The worst case: the longest fields, made only of characters JSON escapes as \u00XX.
+        let password: String = std::iter::repeat_n('\u{1}', pwsync_seal::MAX_PASSWORD_LEN).collect();
+        let account: String = std::iter::repeat_n('\u{2}', pwsync_seal::MAX_ACCOUNT_LEN).collect();
+        let items: Vec<_> = (0..pwsync_proto::MAX_BATCH_CHANGES).map(|_| opened(&account, password.clone())).collect();
+        let batches = into_batches(items, pwsync_proto::MAX_BATCH_CHANGES);
+        assert!(batches.len() > 1, "the size cap must split this batch");
+        assert_eq!(batches.iter().map(Vec::len).sum::<usize>(), pwsync_proto::MAX_BATCH_CHANGES);
+        for batch in &batches {
+            let wire = ChangeBatch {
+                changes: batch.iter().map(|(item, identity)| to_wire(&item.change, identity, "corp.example", &item.record)).collect(),
+            };
+            let bytes = serde_json::to_vec(&wire).unwrap().len();
+            assert!(bytes <= pwsync_proto::MAX_BODY_BYTES, "a batch of {bytes} bytes");
+        }
+    }
+
+    #[test]
+    fn small_changes_fill_batches_up_to_the_count() {
+        let items: Vec<_> = (0..450).map(|i| opened(&format!("user{i}"), "pwsync-canary-Aa1!".into())).collect();
+        let sizes: Vec<usize> = into_batches(items, 200).iter().map(Vec::len).collect();
+        assert_eq!(sizes, vec![200, 200, 50]);
+    }
 }

@@ -31,6 +31,8 @@ pub enum ClientError {
     Tls(#[from] pwsync_tls::TlsError),
     #[error("cannot set up the HTTPS client: {0}")]
     Http(String),
+    #[error("internal error: {0}")]
+    Internal(String),
     #[error("spool key {path}: {message}")]
     SpoolKey { path: String, message: String },
     #[error("the client certificate {path} is bound to {bound:?}, not to client.domain {domain:?}; issue one with `pwsync pki issue-client --domain {domain}`")]
