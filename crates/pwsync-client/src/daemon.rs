@@ -452,13 +452,17 @@ mod tests {
         // The worst case: the longest fields, made only of characters JSON escapes as \u00XX.
         let password: String = std::iter::repeat_n('\u{1}', pwsync_seal::MAX_PASSWORD_LEN).collect();
         let account: String = std::iter::repeat_n('\u{2}', pwsync_seal::MAX_ACCOUNT_LEN).collect();
-        let items: Vec<_> = (0..pwsync_proto::MAX_BATCH_CHANGES).map(|_| opened(&account, password.clone())).collect();
+        let items: Vec<_> =
+            (0..pwsync_proto::MAX_BATCH_CHANGES).map(|_| opened(&account, password.clone())).collect();
         let batches = into_batches(items, pwsync_proto::MAX_BATCH_CHANGES);
         assert!(batches.len() > 1, "the size cap must split this batch");
         assert_eq!(batches.iter().map(Vec::len).sum::<usize>(), pwsync_proto::MAX_BATCH_CHANGES);
         for batch in &batches {
             let wire = ChangeBatch {
-                changes: batch.iter().map(|(item, identity)| to_wire(&item.change, identity, "corp.example", &item.record)).collect(),
+                changes: batch
+                    .iter()
+                    .map(|(item, identity)| to_wire(&item.change, identity, "corp.example", &item.record))
+                    .collect(),
             };
             let bytes = serde_json::to_vec(&wire).unwrap().len();
             assert!(bytes <= pwsync_proto::MAX_BODY_BYTES, "a batch of {bytes} bytes");
@@ -467,7 +471,8 @@ mod tests {
 
     #[test]
     fn small_changes_fill_batches_up_to_the_count() {
-        let items: Vec<_> = (0..450).map(|i| opened(&format!("user{i}"), "pwsync-canary-Aa1!".into())).collect();
+        let items: Vec<_> =
+            (0..450).map(|i| opened(&format!("user{i}"), "pwsync-canary-Aa1!".into())).collect();
         let sizes: Vec<usize> = into_batches(items, 200).iter().map(Vec::len).collect();
         assert_eq!(sizes, vec![200, 200, 50]);
     }
