@@ -9,11 +9,13 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
-# Debian packages the tests use: python3 runs the recording exec target of the end-to-end tests.
-packages=(python3)
+# Debian packages the tests use (one per line, with the reason):
+packages=(
+    python3   # the recording exec target of the end-to-end tests
+)
 missing=()
 for package in "${packages[@]}"; do
-    command -v "$package" >/dev/null 2>&1 || missing+=("$package")
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
 done
 if ((${#missing[@]} > 0)); then
     step "installing ${missing[*]}"
