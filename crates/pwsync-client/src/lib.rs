@@ -93,6 +93,16 @@ fn check_certificate_domain(config: &ClientConfig) -> Result<(), ClientError> {
     Ok(())
 }
 
+/// Checks what the configuration names without changing anything: the spool keys load, the
+/// certificate is valid, issued by the CA and bound to the domain. For `pwsync check-config`.
+pub fn check(config: &ClientConfig) -> Result<(), ClientError> {
+    pwsync_tls::install_crypto_provider();
+    load_spool_keys(&config.client.spool_keys)?;
+    check_certificate_domain(config)?;
+    pwsync_tls::client_config(&config.server.ca, &config.server.certificate, &config.server.key)?;
+    Ok(())
+}
+
 /// Everything the daemon needs, checked: keys readable, certificate valid and bound to the
 /// domain, spool usable.
 pub fn build(config: ClientConfig) -> Result<daemon::Daemon, ClientError> {

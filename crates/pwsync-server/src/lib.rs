@@ -54,8 +54,15 @@ pub fn build_targets(configs: &[TargetConfig]) -> Result<Vec<SharedTarget>, Serv
         .collect()
 }
 
-/// Checks the target configurations without side effects (no file is created), for
-/// `pwsync check-config`.
+/// Checks what the configuration names without side effects (no file is created): the TLS
+/// files load and are valid, and every target could start. For `pwsync check-config`.
+pub fn check(config: &ServerConfig) -> Result<(), ServerError> {
+    pwsync_tls::install_crypto_provider();
+    pwsync_tls::server_config(&config.tls.certificate, &config.tls.key, &config.tls.client_ca)?;
+    check_targets(&config.targets)
+}
+
+/// Checks the target configurations without side effects (no file is created).
 pub fn check_targets(configs: &[TargetConfig]) -> Result<(), ServerError> {
     for config in configs {
         match config {

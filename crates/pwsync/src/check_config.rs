@@ -1,5 +1,6 @@
 //! `pwsync check-config FILE`: tells whether a client or server configuration file is valid,
-//! and if not, which key or value is wrong. It reads the file names inside, not the secrets.
+//! and if not, which key or value is wrong; then checks the files it names (keys, certificates,
+//! exec programs) the way the daemon would at start-up. It changes nothing and prints no secret.
 
 use anyhow::bail;
 
@@ -13,11 +14,12 @@ pub fn run(args: CheckConfigArgs) -> anyhow::Result<()> {
         Err(error) => bail!("{}: {error}", args.file.display()),
     };
     if table.contains_key("client") {
-        pwsync_client::config::ClientConfig::load(&args.file)?;
+        let config = pwsync_client::config::ClientConfig::load(&args.file)?;
+        pwsync_client::check(&config)?;
         println!("{}: valid client configuration", args.file.display());
     } else if table.contains_key("ledger") || table.contains_key("target") {
         let config = pwsync_server::config::ServerConfig::load(&args.file)?;
-        pwsync_server::check_targets(&config.targets)?;
+        pwsync_server::check(&config)?;
         println!("{}: valid server configuration ({} targets)", args.file.display(), config.targets.len());
     } else {
         bail!(

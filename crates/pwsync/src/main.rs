@@ -44,10 +44,27 @@ fn main() -> ExitCode {
             match result {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(error) => {
-                    eprintln!("pwsync: {error:#}");
+                    eprintln!("pwsync: {}", describe(&error));
                     ExitCode::FAILURE
                 }
             }
         }
     }
+}
+
+/// The error and its causes on one line, leaving out a cause its message already quotes (many
+/// errors include their source in their own text).
+fn describe(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let cause = cause.to_string();
+        if text.contains(&cause) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&cause);
+    }
+    text
 }

@@ -765,9 +765,42 @@ fn check_config(dir: &TestDir, name: &str, text: &str) -> Output {
     run(pwsync().arg("check-config").arg(&path))
 }
 
+/// The keys and certificates CLIENT_CONFIG and server_config name, made with pwsync itself.
+fn make_deployment_files(dir: &TestDir, client_domain: &str) {
+    assert!(run(pwsync().args(["keygen", "--out"]).arg(dir.join("keys"))).status.success());
+    let pki = dir.join("pki");
+    assert!(run(pwsync().args(["pki", "init", "--dir"]).arg(&pki)).status.success());
+    let server = run(pwsync()
+        .args(["pki", "issue-server", "--ca-dir"])
+        .arg(&pki)
+        .args(["--name", "server", "--san", "127.0.0.1", "--out"])
+        .arg(&pki));
+    assert!(server.status.success(), "{}", stderr(&server));
+    let client = run(pwsync()
+        .args(["pki", "issue-client", "--ca-dir"])
+        .arg(&pki)
+        .args(["--name", "dc1", "--domain", client_domain, "--out"])
+        .arg(&pki));
+    assert!(client.status.success(), "{}", stderr(&client));
+}
+
+#[test]
+fn check_config_checks_the_files_a_client_configuration_names() {
+    let dir = TestDir::new("config-files");
+    let output = check_config(&dir, "client.toml", CLIENT_CONFIG);
+    assert_eq!(output.status.code(), Some(EXIT_FAILURE), "valid without any key or certificate");
+    assert!(stderr(&output).contains("spool.key"), "the missing key is not named: {}", stderr(&output));
+
+    make_deployment_files(&dir, "other.example");
+    let output = check_config(&dir, "client.toml", CLIENT_CONFIG);
+    assert_eq!(output.status.code(), Some(EXIT_FAILURE), "valid with a certificate for another domain");
+    assert!(stderr(&output).contains("other.example"), "{}", stderr(&output));
+}
+
 #[test]
 fn check_config_says_a_valid_client_or_server_file_is_valid() {
     let dir = TestDir::new("config-ok");
+    make_deployment_files(&dir, "corp.example");
     let output = check_config(&dir, "client.toml", CLIENT_CONFIG);
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(stdout(&output).contains("valid client configuration"), "{}", stdout(&output));
@@ -817,6 +850,7 @@ fn check_config_refuses_a_file_that_is_neither_client_nor_server() {
 #[test]
 fn check_config_refuses_an_exec_target_whose_program_does_not_exist() {
     let dir = TestDir::new("config-exec");
+    make_deployment_files(&dir, "corp.example");
     let missing = dir.join("no-such-program.sh");
     let output = check_config(&dir, "server.toml", &server_config(&dir.path, &missing));
     assert_eq!(output.status.code(), Some(EXIT_FAILURE), "{}", stdout(&output));
