@@ -12,6 +12,9 @@ step() { printf '\n==> %s\n' "$*"; }
 # Debian packages the tests use (one per line, with the reason):
 packages=(
     python3   # the recording exec target of the end-to-end tests
+    libpam0g-dev   # libpam.so to link capture/pam_pwsync against (the workspace does not build without it)
+    pamtester      # drives real PAM password changes in capture/pam_pwsync/tests/pamtester.rs
+    passwd         # useradd/userdel for the throw-away user of that test
 )
 missing=()
 for package in "${packages[@]}"; do
