@@ -1,7 +1,9 @@
 //! The client daemon's configuration file (TOML).
 //!
-//! Unknown keys are refused with their name; relative paths are taken relative to the file's
-//! directory. This module names key and certificate files but must never read their content.
+//! Unknown keys are refused with their name (in every table, `[scope]` included); relative
+//! paths are taken relative to the file's directory, made absolute even when the file itself
+//! was named by a relative path. This module names key and certificate files but must never
+//! read their content.
 
 use std::path::{Path, PathBuf};
 
@@ -60,7 +62,7 @@ pub struct ServerSection {
     /// This client's certificate and key, issued by `pwsync pki issue-client`.
     pub certificate: PathBuf,
     pub key: PathBuf,
-    /// Longest wait for the server's answer to one request.
+    /// Longest wait for the server's answer to one request. At least 1.
     #[serde(default = "default_request_timeout_ms")]
     pub request_timeout_ms: u64,
 }
@@ -70,12 +72,39 @@ fn default_request_timeout_ms() -> u64 {
 }
 
 /// Which accounts are forwarded. This version knows `all`; directory filters plug in here.
+///
+/// Read through `ScopeTable`: serde ignores `deny_unknown_fields` for the unit variant of an
+/// internally tagged enum, so `[scope]` with `kind = "all"` would accept any other key.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+#[serde(from = "ScopeTable", into = "ScopeTable")]
 pub enum ScopeConfig {
     /// Every captured account is in scope.
     #[default]
     All,
+}
+
+/// The `[scope]` table as written: one struct variant per kind, so that unknown keys of every
+/// kind are refused with their name.
+#[derive(Deserialize, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+enum ScopeTable {
+    All {},
+}
+
+impl From<ScopeTable> for ScopeConfig {
+    fn from(table: ScopeTable) -> Self {
+        match table {
+            ScopeTable::All {} => ScopeConfig::All,
+        }
+    }
+}
+
+impl From<ScopeConfig> for ScopeTable {
+    fn from(scope: ScopeConfig) -> Self {
+        match scope {
+            ScopeConfig::All => ScopeTable::All {},
+        }
+    }
 }
 
 /// Back-off after a failed or "retry" delivery: exponential with jitter, capped.
@@ -120,7 +149,7 @@ impl ClientConfig {
             .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
         let mut config: ClientConfig = toml::from_str(&text)
             .map_err(|error| ConfigError::Parse { path: path.to_path_buf(), message: error.to_string() })?;
-        let base = path.parent().unwrap_or(Path::new("."));
+        let base = resolve_base(path);
         let resolve = |path: &mut PathBuf| {
             if path.is_relative() {
                 *path = base.join(&*path);
@@ -149,6 +178,9 @@ impl ClientConfig {
         if self.client.parallel_batches == 0 || self.client.rescan_interval_ms == 0 {
             return Err("client.parallel_batches and client.rescan_interval_ms must be positive".into());
         }
+        if self.server.request_timeout_ms == 0 {
+            return Err("server.request_timeout_ms must be at least 1".into());
+        }
         if !self.server.url.starts_with("https://") {
             return Err(format!(
                 "server.url {:?} must start with https:// (there is no plain-text mode)",
@@ -160,6 +192,19 @@ impl ClientConfig {
         }
         Ok(())
     }
+}
+
+/// The absolute directory of the configuration file at `path`, against which its relative
+/// paths are resolved. `client.toml` alone has the empty parent: the working directory.
+fn resolve_base(path: &Path) -> PathBuf {
+    let parent = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    std::path::absolute(parent).unwrap_or_else(|_| {
+        // Only when the working directory is unknown (deleted); join is the best left to do.
+        std::env::current_dir().map(|cwd| cwd.join(parent)).unwrap_or_else(|_| parent.to_path_buf())
+    })
 }
 
 #[cfg(test)]
@@ -202,5 +247,36 @@ key = "client.key"
         assert!(error.contains("https://"), "{error}");
         let error = parse(&format!("{GOOD}\n[scope]\nkind = \"ldap-maybe\"\n")).unwrap_err().to_string();
         assert!(error.contains("ldap-maybe"), "{error}");
+    }
+
+    #[test]
+    fn unknown_keys_in_scope_are_refused_by_name() {
+        let error =
+            parse(&format!("{GOOD}\n[scope]\nkind = \"all\"\nfilter = \"x\"\n")).unwrap_err().to_string();
+        assert!(error.contains("filter"), "{error}");
+        let error = parse(&format!("{GOOD}\n[scope]\nfilter = \"x\"\n")).unwrap_err().to_string();
+        assert!(error.contains("kind"), "a [scope] table needs its kind: {error}");
+        let config = parse(&format!("{GOOD}\n[scope]\nkind = \"all\"\n")).unwrap();
+        assert!(matches!(config.scope, ScopeConfig::All));
+        let written = toml::to_string(&config.scope).unwrap();
+        assert_eq!(written.trim(), "kind = \"all\"");
+    }
+
+    #[test]
+    fn a_zero_request_timeout_is_refused_by_name() {
+        let error =
+            parse(&GOOD.replace("key = \"client.key\"", "key = \"client.key\"\nrequest_timeout_ms = 0"))
+                .unwrap_err()
+                .to_string();
+        assert!(error.contains("server.request_timeout_ms must be at least 1"), "{error}");
+    }
+
+    #[test]
+    fn the_base_of_a_relative_config_path_is_absolute() {
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(resolve_base(Path::new("client.toml")), cwd);
+        assert_eq!(resolve_base(Path::new("conf/client.toml")), cwd.join("conf"));
+        assert_eq!(resolve_base(Path::new("/etc/pwsync/client.toml")), Path::new("/etc/pwsync"));
+        assert!(resolve_base(Path::new("../client.toml")).is_absolute());
     }
 }

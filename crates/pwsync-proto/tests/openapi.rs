@@ -21,6 +21,10 @@ const SPEC: &str = include_str!("../../../docs/api/openapi.yaml");
 /// (crates/pwsync-server/src/api.rs; not a `ProtoError`).
 const MALFORMED_BODY: &str = "malformed_body";
 
+/// The error code the server's API layer uses for a body larger than `MAX_BODY_BYTES`, with
+/// status 413 (crates/pwsync-server/src/api.rs; not a `ProtoError`).
+const BODY_TOO_LARGE: &str = "body_too_large";
+
 fn indentation(line: &str) -> usize {
     line.len() - line.trim_start().len()
 }
@@ -319,6 +323,23 @@ fn the_public_limits_appear_with_their_values() {
     assert!(changes.contains("minItems: 1"));
     let too_large = section(&["paths", CHANGES_PATH, "post", "responses", "'413'"]).join("\n");
     assert!(too_large.contains(&MAX_BODY_BYTES.to_string()), "the 413 answer does not name the limit");
+}
+
+#[test]
+fn the_413_answer_is_a_json_api_error_with_its_code() {
+    let too_large = section(&["paths", CHANGES_PATH, "post", "responses", "'413'"]);
+    let content = keys_under(&["paths", CHANGES_PATH, "post", "responses", "'413'", "content"]);
+    let expected: BTreeSet<String> = ["application/json".to_string()].into();
+    assert_eq!(content, expected, "the 413 answer's media types");
+    let text = too_large.join("\n");
+    assert!(text.contains("$ref: '#/components/schemas/ApiError'"), "{text}");
+    assert!(text.contains(&format!("code: {BODY_TOO_LARGE}")), "no 413 example for `{BODY_TOO_LARGE}`");
+    assert!(
+        property("ApiErrorBody", "code").contains(&format!("`{BODY_TOO_LARGE}`")),
+        "ApiErrorBody.code omits `{BODY_TOO_LARGE}`"
+    );
+    let api_error = section(&["components", "schemas", "ApiError"]).join("\n");
+    assert!(api_error.contains("413"), "the ApiError schema does not say it is the 413 body");
 }
 
 #[test]

@@ -4,14 +4,18 @@
 //! certificate allows (the domains it is bound to), validates the body, and hands each change
 //! to the dispatcher. It must never echo request content in an error: a malformed body could
 //! carry a password in any field.
+//!
+//! Every refusal of a request as a whole is an `ApiError` JSON body with a stable code, also
+//! those the HTTP framework would otherwise answer in plain text (a body over the size limit, a
+//! body that could not be read).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Extension, State};
-use axum::http::StatusCode;
+use axum::extract::{DefaultBodyLimit, Extension, FromRequest, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -20,6 +24,12 @@ use pwsync_tls::PeerIdentity;
 
 use crate::dispatcher::{Dispatcher, Submitter};
 use crate::ledger::AuditEvent;
+
+/// Error code of a body that is not a JSON `ChangeBatch` (syntax, type, key, encoding, media
+/// type) or that could not be read.
+pub const MALFORMED_BODY: &str = "malformed_body";
+/// Error code of a body larger than `pwsync_proto::MAX_BODY_BYTES` (status 413).
+pub const BODY_TOO_LARGE: &str = "body_too_large";
 
 /// The verified client behind a connection, attached to each of its requests.
 #[derive(Debug, Clone)]
@@ -67,15 +77,65 @@ fn describe_json_error(error: &serde_json::Error) -> String {
     }
 }
 
+/// True for `application/json`, with or without parameters (`; charset=utf-8`).
+fn is_json_media_type(headers: &HeaderMap) -> bool {
+    let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()) else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    essence.eq_ignore_ascii_case("application/json")
+}
+
+/// Reads the whole body within `MAX_BODY_BYTES`, answering a refusal as an `ApiError`: the
+/// framework's own rejections are plain text.
+async fn read_body(request: Request, state: &ApiState) -> Result<Bytes, Response> {
+    if !is_json_media_type(request.headers()) {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            MALFORMED_BODY,
+            "the request body must be sent with Content-Type: application/json",
+        ));
+    }
+    let body = Bytes::from_request(request, state).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            let limit = pwsync_proto::MAX_BODY_BYTES;
+            error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                BODY_TOO_LARGE,
+                format!("the request body is larger than {limit} bytes (MAX_BODY_BYTES)"),
+            )
+        } else {
+            // The connection broke or the body was not framed correctly; the rejection's text
+            // names no request value, but there is nothing in it for the client either.
+            tracing::debug!(%rejection, "cannot read a request body");
+            error(StatusCode::BAD_REQUEST, MALFORMED_BODY, "the request body could not be read")
+        }
+    })?;
+    // JSON is UTF-8 (RFC 8259); saying so beats a syntax error at some column.
+    if let Err(utf8_error) = std::str::from_utf8(&body) {
+        let at = utf8_error.valid_up_to();
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            MALFORMED_BODY,
+            format!("the request body is not valid UTF-8 (at byte {at})"),
+        ));
+    }
+    Ok(body)
+}
+
 async fn post_changes(
     State(state): State<ApiState>,
     Extension(peer): Extension<Peer>,
-    body: Bytes,
+    request: Request,
 ) -> Response {
+    let body = match read_body(request, &state).await {
+        Ok(body) => body,
+        Err(refusal) => return refusal,
+    };
     let batch: ChangeBatch = match serde_json::from_slice(&body) {
         Ok(batch) => batch,
         Err(json_error) => {
-            return error(StatusCode::BAD_REQUEST, "malformed_body", describe_json_error(&json_error));
+            return error(StatusCode::BAD_REQUEST, MALFORMED_BODY, describe_json_error(&json_error));
         }
     };
     drop(body);
@@ -138,4 +198,132 @@ async fn post_changes(
         verdicts.push(VerdictEntry { id, verdict });
     }
     (StatusCode::OK, Json(BatchVerdicts { verdicts })).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use pwsync_proto::MAX_BODY_BYTES;
+    use tower::ServiceExt;
+
+    use crate::ledger::Ledger;
+    use crate::targets::{DryRunConfig, DryRunTarget, SharedTarget};
+
+    const CANARY: &str = "pwsync-canary-API";
+
+    fn app() -> Router {
+        let preview: SharedTarget =
+            Arc::new(DryRunTarget::new(&DryRunConfig { name: "preview".into(), log: None }).unwrap());
+        let dispatcher = Arc::new(Dispatcher::new(Ledger::in_memory().unwrap(), vec![preview]));
+        router(ApiState { dispatcher, request_deadline: Duration::from_secs(10) })
+    }
+
+    fn peer() -> Peer {
+        Peer {
+            identity: PeerIdentity {
+                name: "dc1".into(),
+                domains: vec!["corp.example".into()],
+                serial: "01".into(),
+                not_after: i64::MAX,
+            },
+            addr: "127.0.0.1:50000".parse().unwrap(),
+        }
+    }
+
+    fn batch_json() -> String {
+        serde_json::json!({"changes": [{
+            "id": "0123456789abcdef0123456789abcdef", "domain": "corp.example", "account": "alice",
+            "password": CANARY, "captured_at_ns": 1_700_000_000_000_000_000i64, "origin": "dc1",
+            "origin_seq": 1, "source": "generic"
+        }]})
+        .to_string()
+    }
+
+    /// Posts `body` and returns the status, the answer's content type and its JSON body.
+    async fn post(content_type: Option<&str>, body: Vec<u8>) -> (StatusCode, String, serde_json::Value) {
+        let mut request = Request::builder().method("POST").uri(CHANGES_PATH).extension(peer());
+        if let Some(content_type) = content_type {
+            request = request.header(header::CONTENT_TYPE, content_type);
+        }
+        let response = app().oneshot(request.body(Body::from(body)).unwrap()).await.unwrap();
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map(|value| value.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        let json = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| panic!("not a JSON answer: {}", String::from_utf8_lossy(&bytes)));
+        (status, content_type, json)
+    }
+
+    /// The `ApiError` of an answer, checked to name no request value.
+    fn api_error(json: serde_json::Value) -> ApiError {
+        let api: ApiError = serde_json::from_value(json).expect("an ApiError body");
+        assert!(!api.error.message.contains(CANARY), "{}", api.error.message);
+        api
+    }
+
+    #[tokio::test]
+    async fn a_valid_batch_is_applied() {
+        let (status, _, json) = post(Some("application/json"), batch_json().into_bytes()).await;
+        assert_eq!(status, StatusCode::OK, "{json}");
+        assert_eq!(json["verdicts"][0]["verdict"], "applied", "{json}");
+    }
+
+    #[tokio::test]
+    async fn an_oversized_body_is_answered_413_as_a_json_api_error() {
+        let body = vec![b' '; MAX_BODY_BYTES + 1];
+        let (status, content_type, json) = post(Some("application/json"), body).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(content_type, "application/json");
+        let api = api_error(json);
+        assert_eq!(api.error.code, BODY_TOO_LARGE);
+        assert!(api.error.message.contains(&MAX_BODY_BYTES.to_string()), "{}", api.error.message);
+    }
+
+    #[tokio::test]
+    async fn a_body_of_exactly_the_limit_is_read() {
+        let mut body = batch_json().into_bytes();
+        body.resize(MAX_BODY_BYTES, b' ');
+        let (status, _, json) = post(Some("application/json; charset=utf-8"), body).await;
+        assert_eq!(status, StatusCode::OK, "{json}");
+        assert_eq!(json["verdicts"][0]["verdict"], "applied", "{json}");
+    }
+
+    #[tokio::test]
+    async fn a_body_that_is_not_declared_json_is_a_json_400() {
+        for content_type in [Some("text/plain"), Some("application/x-www-form-urlencoded"), None] {
+            let (status, content_type_back, json) = post(content_type, batch_json().into_bytes()).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{content_type:?}");
+            assert_eq!(content_type_back, "application/json");
+            let api = api_error(json);
+            assert_eq!(api.error.code, MALFORMED_BODY);
+            assert!(api.error.message.contains("application/json"), "{}", api.error.message);
+        }
+        let (status, _, json) = post(Some("Application/JSON"), batch_json().into_bytes()).await;
+        assert_eq!(status, StatusCode::OK, "the media type is case-insensitive: {json}");
+    }
+
+    #[tokio::test]
+    async fn a_body_that_is_not_utf8_is_a_json_400() {
+        let mut body = batch_json().into_bytes();
+        let at = body.windows(CANARY.len()).position(|window| window == CANARY.as_bytes()).unwrap();
+        body.insert(at + CANARY.len(), 0xff);
+        let (status, _, json) = post(Some("application/json"), body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let api = api_error(json);
+        assert_eq!(api.error.code, MALFORMED_BODY);
+        assert!(api.error.message.contains("not valid UTF-8"), "{}", api.error.message);
+    }
+
+    #[tokio::test]
+    async fn a_syntax_error_is_a_json_400_that_quotes_no_value() {
+        let broken = batch_json().replace(&format!("\"{CANARY}\""), &format!("{CANARY}\""));
+        let (status, _, json) = post(Some("application/json"), broken.into_bytes()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(api_error(json).error.code, MALFORMED_BODY);
+    }
 }

@@ -1,8 +1,9 @@
 //! The server's configuration file (TOML): listener, TLS files, ledger and targets.
 //!
 //! Unknown keys are refused with their name, so a typo never silently turns a setting off.
-//! Relative paths are taken relative to the configuration file's directory. This module must
-//! never read a secret's content: it only names the files that hold them.
+//! Relative paths are taken relative to the configuration file's directory, made absolute even
+//! when the file itself was named by a relative path. This module must never read a secret's
+//! content: it only names the files that hold them.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -94,8 +95,7 @@ impl ServerConfig {
             .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
         let mut config: ServerConfig = toml::from_str(&text)
             .map_err(|error| ConfigError::Parse { path: path.to_path_buf(), message: error.to_string() })?;
-        let base = path.parent().unwrap_or(Path::new("."));
-        config.resolve_paths(base);
+        config.resolve_paths(&resolve_base(path));
         config.check().map_err(|message| ConfigError::Invalid { path: path.to_path_buf(), message })?;
         Ok(config)
     }
@@ -143,6 +143,19 @@ impl ServerConfig {
     }
 }
 
+/// The absolute directory of the configuration file at `path`, against which its relative
+/// paths are resolved. `server.toml` alone has the empty parent: the working directory.
+fn resolve_base(path: &Path) -> PathBuf {
+    let parent = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    std::path::absolute(parent).unwrap_or_else(|_| {
+        // Only when the working directory is unknown (deleted); join is the best left to do.
+        std::env::current_dir().map(|cwd| cwd.join(parent)).unwrap_or_else(|_| parent.to_path_buf())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,6 +192,51 @@ program = "/bin/true"
         assert!(config.tls.certificate.is_absolute());
         assert_eq!(config.targets.len(), 2);
         assert_eq!(config.server.request_deadline_ms, 20_000);
+    }
+
+    #[test]
+    fn the_base_of_a_relative_config_path_is_absolute() {
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(resolve_base(Path::new("server.toml")), cwd);
+        assert_eq!(resolve_base(Path::new("./server.toml")), cwd);
+        assert_eq!(resolve_base(Path::new("conf/server.toml")), cwd.join("conf"));
+        assert_eq!(resolve_base(Path::new("/etc/pwsync/server.toml")), Path::new("/etc/pwsync"));
+        for relative in ["server.toml", "conf/server.toml", "../server.toml"] {
+            assert!(resolve_base(Path::new(relative)).is_absolute(), "{relative}");
+        }
+    }
+
+    #[test]
+    fn a_relative_program_is_resolved_against_the_file_and_must_be_executable() {
+        let dir = std::env::temp_dir().join(format!("pwsync-config-test-{}", rand::random::<u64>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("server.toml");
+        std::fs::write(&path, GOOD.replace("program = \"/bin/true\"", "program = \"set-password.sh\""))
+            .unwrap();
+        let config = ServerConfig::load(&path).unwrap();
+        let TargetConfig::Exec(exec) = &config.targets[1] else { panic!("the second target is exec") };
+        assert_eq!(exec.program, dir.join("set-password.sh"));
+        let error = crate::check_targets(&config.targets).unwrap_err().to_string();
+        assert!(error.contains("does not exist"), "{error}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::write(&exec.program, "#!/bin/sh\nexit 0\n").unwrap();
+            std::fs::set_permissions(&exec.program, std::fs::Permissions::from_mode(0o644)).unwrap();
+            let error = crate::check_targets(&config.targets).unwrap_err().to_string();
+            assert!(error.contains("is not executable"), "{error}");
+            std::fs::set_permissions(&exec.program, std::fs::Permissions::from_mode(0o755)).unwrap();
+            crate::check_targets(&config.targets).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_zero_exec_timeout_is_refused_by_check_targets() {
+        let config =
+            parse(&GOOD.replace("program = \"/bin/true\"", "program = \"/bin/true\"\ntimeout_ms = 0"))
+                .unwrap();
+        let error = crate::check_targets(&config.targets).unwrap_err().to_string();
+        assert!(error.contains("timeout_ms must be at least 1"), "{error}");
     }
 
     #[test]
