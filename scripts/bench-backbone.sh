@@ -16,15 +16,16 @@ run() {
     printf '\n== %s: pwsync demo %s\n' "$name" "$*"
     local json
     json=$("$pwsync" demo --json "$@")
-    python3 - "$name" "$json" <<'PY'
+    python3 - "$name" "$*" "$json" "$out.tmp" <<'PY'
 import json, sys
-name, summary = sys.argv[1], json.loads(sys.argv[2])
+name, args, summary, collected = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4]
+with open(collected, "a") as out:
+    out.write(json.dumps({"run": name, "args": args, "summary": summary}) + "\n")
 for key in ("hook_p50_ms", "hook_p99_ms", "end_to_end_p50_ms", "end_to_end_p99_ms",
             "throughput_per_second", "applied", "superseded_by_server", "superseded_locally",
             "failed_records", "files_with_a_password"):
     print(f"  {key:24} {summary[key]:.2f}" if isinstance(summary[key], float) else f"  {key:24} {summary[key]}")
 PY
-    printf '{"run":"%s","args":"%s","summary":%s}\n' "$name" "$*" "$json" >> "$out.tmp"
 }
 
 rm -f "$out.tmp"
