@@ -12,6 +12,14 @@ step() { printf '\n==> %s\n' "$*"; }
 # Debian packages the tests use (one per line, with the reason):
 packages=(
     python3   # the recording exec target of the end-to-end tests
+    rustc                     # Rust 1.63: builds the Windows LSA filter DLL (capture/windows)
+    cargo                     # Debian's cargo for that Rust 1.63 build
+    libstd-rust-dev-windows   # the Windows standard library for Rust 1.63 (the DLL's target)
+    gcc-mingw-w64-x86-64      # MinGW linker and objdump for the DLL
+    rust-clippy               # clippy for Rust 1.63, lints the DLL's workspace
+    wine64                    # runs the DLL's harness and unit tests (headless)
+    wine                      # the wine launcher for wine64
+    libgnutls30               # Wine's crypto backend (bcrypt)
     libpam0g-dev   # libpam.so to link capture/pam_pwsync against (the workspace does not build without it)
     pamtester      # drives real PAM password changes in capture/pam_pwsync/tests/pamtester.rs
     passwd         # useradd/userdel for the throw-away user of that test
@@ -40,5 +48,8 @@ if [[ "${PWSYNC_SKIP_MSRV:-0}" != 1 ]]; then
     step "Rust 1.63 build of the hook crates (pwsync-seal, pwsync-spool)"
     ci/msrv/check.sh
 fi
+
+step "Windows LSA filter DLL under Wine"
+capture/windows/test.sh
 
 step "all checks passed"
