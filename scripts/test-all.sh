@@ -23,6 +23,13 @@ packages=(
     libpam0g-dev   # libpam.so to link capture/pam_pwsync against (the workspace does not build without it)
     pamtester      # drives real PAM password changes in capture/pam_pwsync/tests/pamtester.rs
     passwd         # useradd/userdel for the throw-away user of that test
+    slapd          # a real OpenLDAP directory for crates/pwsync-server/tests/ldap_target.rs
+    ldap-utils     # ldapsearch: readiness probe of the Samba AD test DC; inspecting slapd by hand
+    samba          # a real Samba AD DC for the ldap target's active-directory mode (ldap_target.rs)
+    samba-ad-dc    # the AD DC role of that Samba
+    winbind        # needed by the Samba AD DC
+    samba-ad-provision   # provisioning templates (only recommended; this script skips recommends)
+    samba-dsdb-modules   # the AD database modules (only recommended)
 )
 missing=()
 for package in "${packages[@]}"; do

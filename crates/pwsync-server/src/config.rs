@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::targets::{DryRunConfig, ExecConfig};
+use crate::targets::{DryRunConfig, ExecConfig, LdapConfig};
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -67,6 +67,7 @@ pub struct LedgerConfig {
 pub enum TargetConfig {
     DryRun(DryRunConfig),
     Exec(ExecConfig),
+    Ldap(LdapConfig),
 }
 
 impl TargetConfig {
@@ -74,6 +75,7 @@ impl TargetConfig {
         match self {
             TargetConfig::DryRun(config) => &config.name,
             TargetConfig::Exec(config) => &config.name,
+            TargetConfig::Ldap(config) => &config.name,
         }
     }
 }
@@ -118,6 +120,12 @@ impl ServerConfig {
                     }
                 }
                 TargetConfig::Exec(config) => resolve(&mut config.program),
+                TargetConfig::Ldap(config) => {
+                    resolve(&mut config.bind_password_file);
+                    if let Some(ca_file) = &mut config.ca_file {
+                        resolve(ca_file)
+                    }
+                }
             }
         }
     }
@@ -237,6 +245,35 @@ program = "/bin/true"
                 .unwrap();
         let error = crate::check_targets(&config.targets).unwrap_err().to_string();
         assert!(error.contains("timeout_ms must be at least 1"), "{error}");
+    }
+
+    #[test]
+    fn an_ldap_target_parses_and_its_files_are_resolved_against_the_config() {
+        let ldap = r#"
+[[target]]
+kind = "ldap"
+name = "directory"
+mode = "password-modify"
+url = "ldaps://ldap.example.org"
+ca_file = "ldap-ca.pem"
+bind_dn = "cn=pwsync,dc=example,dc=org"
+bind_password_file = "ldap.secret"
+base_dn = "dc=example,dc=org"
+search_filter = "(uid={account})"
+"#;
+        let config = parse(&format!("{GOOD}{ldap}")).unwrap();
+        let TargetConfig::Ldap(target) = &config.targets[2] else { panic!("the third target is ldap") };
+        assert!(
+            target.bind_password_file.is_absolute() && target.bind_password_file.ends_with("ldap.secret")
+        );
+        assert!(target.ca_file.as_ref().unwrap().is_absolute());
+        assert_eq!(target.concurrency, 4);
+        let error = crate::check_targets(&config.targets).unwrap_err().to_string();
+        assert!(error.contains("ldap-ca.pem"), "the missing CA file is named: {error}");
+        let error = parse(&format!("{GOOD}{}", ldap.replace("mode = \"password-modify\"", "mode = \"ad\"")))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("`ad`") && error.contains("active-directory"), "{error}");
     }
 
     #[test]

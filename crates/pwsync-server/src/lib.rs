@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use config::{ServerConfig, TargetConfig};
-use targets::{DryRunTarget, ExecTarget, SharedTarget};
+use targets::{DryRunTarget, ExecTarget, LdapTarget, SharedTarget};
 
 /// How long a stopping server lets open requests finish.
 const SHUTDOWN_DRAIN: Duration = Duration::from_secs(15);
@@ -49,6 +49,9 @@ pub fn build_targets(configs: &[TargetConfig]) -> Result<Vec<SharedTarget>, Serv
                     Arc::new(DryRunTarget::new(dry_run).map_err(|error| failed(error.to_string()))?)
                 }
                 TargetConfig::Exec(exec) => Arc::new(ExecTarget::new(exec).map_err(failed)?),
+                TargetConfig::Ldap(ldap) => {
+                    Arc::new(LdapTarget::new(ldap).map_err(|error| failed(error.to_string()))?)
+                }
             })
         })
         .collect()
@@ -78,6 +81,13 @@ pub fn check_targets(configs: &[TargetConfig]) -> Result<(), ServerError> {
             TargetConfig::Exec(exec) => {
                 ExecTarget::new(exec)
                     .map_err(|message| ServerError::Target { name: exec.name.clone(), message })?;
+            }
+            TargetConfig::Ldap(ldap) => {
+                // Reads the CA and bind password files and checks the filter; no network.
+                LdapTarget::new(ldap).map_err(|error| ServerError::Target {
+                    name: ldap.name.clone(),
+                    message: error.to_string(),
+                })?;
             }
         }
     }

@@ -6,6 +6,7 @@
 
 mod dry_run;
 mod exec;
+mod ldap;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -16,6 +17,7 @@ use pwsync_proto::{Identity, SecretString};
 
 pub use dry_run::{DryRunConfig, DryRunTarget};
 pub use exec::{ExecConfig, ExecTarget};
+pub use ldap::{LdapConfig, LdapConfigError, LdapMode, LdapTarget};
 
 /// What a target needs to set one password.
 #[derive(Debug)]

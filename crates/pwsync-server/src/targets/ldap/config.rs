@@ -1,0 +1,230 @@
+//! The `kind = "ldap"` target's configuration and its checks at start-up.
+//!
+//! Every check that needs no network runs here, so that a mistake is refused with its name
+//! before the server accepts a change. This module names the bind password's file; it must
+//! never hold or print the password itself (see `bind_secret`).
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// How the password is set in the directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LdapMode {
+    /// RFC 3062 Password Modify extended operation: the server hashes and applies its policy.
+    PasswordModify,
+    /// Active Directory: replace `unicodePwd` with the quoted UTF-16LE password (needs TLS).
+    ActiveDirectory,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LdapConfig {
+    /// Name of the target in the ledger and in verdicts.
+    pub name: String,
+    pub mode: LdapMode,
+    /// `ldaps://host[:port]`, or `ldap://host[:port]` with `starttls = true` (or, only with
+    /// `allow_plaintext = true`, without).
+    pub url: String,
+    /// Upgrade an `ldap://` connection with StartTLS before binding.
+    #[serde(default)]
+    pub starttls: bool,
+    /// The CA certificate(s) (PEM) the directory's certificate must chain to. Required for
+    /// `ldaps://` and StartTLS; the system roots are never used.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// Allows `ldap://` without StartTLS: the password crosses the network in clear.
+    #[serde(default)]
+    pub allow_plaintext: bool,
+    /// The account pwsync binds as (simple bind).
+    pub bind_dn: String,
+    /// File holding the bind account's password (one line; read once at start).
+    pub bind_password_file: PathBuf,
+    /// Where the search for the account starts (subtree).
+    pub base_dn: String,
+    /// Filter with placeholders `{account}`, `{domain}`, `{user_principal_name}`, `{mail}`
+    /// (`{sAMAccountName}` is `{account}`); values are escaped per RFC 4515.
+    pub search_filter: String,
+    /// Before setting, bind as the entry with the new password, and count a success as
+    /// applied without setting it again (as 389's PassSync does). Off by default: a failed
+    /// probe counts as a bad password attempt and can lock the account out.
+    #[serde(default)]
+    pub skip_if_current: bool,
+    /// How many operations may run at once (one connection each). At least 1.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+    /// Longest wait for connecting and for each operation; then the change is retried later.
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u64,
+}
+
+fn default_concurrency() -> usize {
+    4
+}
+
+fn default_timeout_ms() -> u64 {
+    10_000
+}
+
+/// How the connection is protected, derived from `url`, `starttls` and `allow_plaintext`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Ldaps,
+    StartTls,
+    Plaintext,
+}
+
+/// A configuration mistake, found at start-up without contacting the directory.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum LdapConfigError {
+    #[error("url {url:?} must start with ldaps:// or ldap:// and name a host")]
+    BadUrl { url: String },
+    #[error("starttls = true needs an ldap:// url (ldaps:// is encrypted from the start)")]
+    StartTlsWithLdaps,
+    #[error(
+        "url {url:?} is neither ldaps:// nor StartTLS: the password would cross the network in clear; \
+         use ldaps://, set starttls = true, or (for a test) allow_plaintext = true"
+    )]
+    PlaintextNotAllowed { url: String },
+    #[error("mode = \"active-directory\" needs an encrypted connection (ldaps:// or starttls = true)")]
+    ActiveDirectoryNeedsTls,
+    #[error(
+        "ca_file is required with ldaps:// and StartTLS: the directory's certificate is verified against it"
+    )]
+    MissingCaFile,
+    #[error("cannot use ca_file {path}: {message}")]
+    BadCaFile { path: PathBuf, message: String },
+    #[error("cannot read bind_password_file {path}: {message}")]
+    UnreadableBindPassword { path: PathBuf, message: String },
+    #[error("bind_password_file {path} is empty: an empty password would be an anonymous bind")]
+    EmptyBindPassword { path: PathBuf },
+    #[error("bind_password_file {path} can be read by any user (mode {mode:o}): chmod o-rwx")]
+    BindPasswordReadableByOthers { path: PathBuf, mode: u32 },
+    #[error("bind_dn must not be empty")]
+    EmptyBindDn,
+    #[error("search_filter {template:?}: {problem}")]
+    BadSearchFilter { template: String, problem: String },
+    #[error("concurrency must be at least 1")]
+    ZeroConcurrency,
+    #[error("timeout_ms must be at least 1")]
+    ZeroTimeout,
+}
+
+impl LdapConfig {
+    /// The transport the configuration asks for, or why it is not allowed.
+    pub fn transport(&self) -> Result<Transport, LdapConfigError> {
+        let (ldaps, rest) = if let Some(rest) = self.url.strip_prefix("ldaps://") {
+            (true, rest)
+        } else if let Some(rest) = self.url.strip_prefix("ldap://") {
+            (false, rest)
+        } else {
+            return Err(LdapConfigError::BadUrl { url: self.url.clone() });
+        };
+        // Only scheme, host and port: a DN, filter or extension in the URL would be ignored.
+        let host = rest.strip_suffix('/').unwrap_or(rest);
+        if host.is_empty() || host.contains(['/', '?', '@', ' ']) {
+            return Err(LdapConfigError::BadUrl { url: self.url.clone() });
+        }
+        let transport = match (ldaps, self.starttls) {
+            (true, true) => return Err(LdapConfigError::StartTlsWithLdaps),
+            (true, false) => Transport::Ldaps,
+            (false, true) => Transport::StartTls,
+            (false, false) => Transport::Plaintext,
+        };
+        if transport == Transport::Plaintext {
+            if self.mode == LdapMode::ActiveDirectory {
+                return Err(LdapConfigError::ActiveDirectoryNeedsTls);
+            }
+            if !self.allow_plaintext {
+                return Err(LdapConfigError::PlaintextNotAllowed { url: self.url.clone() });
+            }
+        }
+        Ok(transport)
+    }
+
+    /// The checks that need neither files nor network.
+    pub fn check_values(&self) -> Result<Transport, LdapConfigError> {
+        if self.concurrency == 0 {
+            return Err(LdapConfigError::ZeroConcurrency);
+        }
+        if self.timeout_ms == 0 {
+            return Err(LdapConfigError::ZeroTimeout);
+        }
+        if self.bind_dn.trim().is_empty() {
+            return Err(LdapConfigError::EmptyBindDn);
+        }
+        let transport = self.transport()?;
+        if transport != Transport::Plaintext && self.ca_file.is_none() {
+            return Err(LdapConfigError::MissingCaFile);
+        }
+        Ok(transport)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn sample() -> LdapConfig {
+        LdapConfig {
+            name: "directory".into(),
+            mode: LdapMode::PasswordModify,
+            url: "ldaps://ldap.example.org".into(),
+            starttls: false,
+            ca_file: Some("/etc/pwsync/ldap-ca.pem".into()),
+            allow_plaintext: false,
+            bind_dn: "cn=pwsync,dc=example,dc=org".into(),
+            bind_password_file: "/etc/pwsync/ldap.secret".into(),
+            base_dn: "dc=example,dc=org".into(),
+            search_filter: "(uid={account})".into(),
+            skip_if_current: false,
+            concurrency: 4,
+            timeout_ms: 1000,
+        }
+    }
+
+    #[test]
+    fn ldaps_and_starttls_are_accepted_with_a_ca() {
+        assert_eq!(sample().check_values(), Ok(Transport::Ldaps));
+        let config = LdapConfig { url: "ldap://127.0.0.1:3890/".into(), starttls: true, ..sample() };
+        assert_eq!(config.check_values(), Ok(Transport::StartTls));
+    }
+
+    #[test]
+    fn plain_ldap_needs_an_explicit_allowance() {
+        let config = LdapConfig { url: "ldap://ldap.example.org".into(), ca_file: None, ..sample() };
+        assert!(matches!(config.check_values(), Err(LdapConfigError::PlaintextNotAllowed { .. })));
+        let config = LdapConfig { allow_plaintext: true, ..config };
+        assert_eq!(config.check_values(), Ok(Transport::Plaintext));
+    }
+
+    #[test]
+    fn active_directory_mode_refuses_plaintext_even_when_allowed() {
+        let config = LdapConfig {
+            mode: LdapMode::ActiveDirectory,
+            url: "ldap://dc.example.org".into(),
+            allow_plaintext: true,
+            ..sample()
+        };
+        assert_eq!(config.check_values(), Err(LdapConfigError::ActiveDirectoryNeedsTls));
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        for url in ["http://x", "ldaps://", "ldap://host/dc=example", "ldaps://user@host"] {
+            let config = LdapConfig { url: url.into(), ..sample() };
+            assert!(matches!(config.check_values(), Err(LdapConfigError::BadUrl { .. })), "{url}");
+        }
+        let config = LdapConfig { starttls: true, ..sample() };
+        assert_eq!(config.check_values(), Err(LdapConfigError::StartTlsWithLdaps));
+        let config = LdapConfig { ca_file: None, ..sample() };
+        assert_eq!(config.check_values(), Err(LdapConfigError::MissingCaFile));
+        let config = LdapConfig { concurrency: 0, ..sample() };
+        assert_eq!(config.check_values(), Err(LdapConfigError::ZeroConcurrency));
+        let config = LdapConfig { timeout_ms: 0, ..sample() };
+        assert_eq!(config.check_values(), Err(LdapConfigError::ZeroTimeout));
+        let config = LdapConfig { bind_dn: " ".into(), ..sample() };
+        assert_eq!(config.check_values(), Err(LdapConfigError::EmptyBindDn));
+    }
+}
