@@ -94,6 +94,60 @@ pub fn check_targets(configs: &[TargetConfig]) -> Result<(), ServerError> {
     Ok(())
 }
 
+/// What `pwsync target test` asks: the account to look up, as a client would send it.
+#[derive(Debug, Clone, Default)]
+pub struct ProbeAccount {
+    pub account: String,
+    pub domain: String,
+    pub identity: pwsync_proto::Identity,
+}
+
+/// Probes the configured targets (or the one named) for `account` without changing anything:
+/// one `(target name, outcome)` per target.
+pub async fn probe_targets(
+    config: &ServerConfig,
+    only: Option<&str>,
+    account: &ProbeAccount,
+) -> Result<Vec<(String, Result<String, String>)>, ServerError> {
+    let chosen: Vec<TargetConfig> = config
+        .targets
+        .iter()
+        .filter(|target| only.is_none_or(|name| target.name() == name))
+        .cloned()
+        .collect();
+    if chosen.is_empty() {
+        return Err(ServerError::Target {
+            name: only.unwrap_or_default().to_string(),
+            message: "no target of that name in the configuration".into(),
+        });
+    }
+    // Built from a copy without dry-run logs, so that probing creates no file.
+    let quiet: Vec<TargetConfig> = chosen
+        .into_iter()
+        .map(|target| match target {
+            TargetConfig::DryRun(mut dry_run) => {
+                dry_run.log = None;
+                TargetConfig::DryRun(dry_run)
+            }
+            other => other,
+        })
+        .collect();
+    let request = targets::ApplyRequest {
+        change_id: "0".repeat(32),
+        domain: account.domain.clone(),
+        account: account.account.clone(),
+        identity: account.identity.clone(),
+        password: pwsync_proto::SecretString::new(String::new()),
+        captured_at_ns: ledger::now_ns(),
+        origin: "pwsync target test".into(),
+    };
+    let mut results = Vec::new();
+    for target in build_targets(&quiet)? {
+        results.push((target.name().to_string(), target.probe(&request).await));
+    }
+    Ok(results)
+}
+
 /// Runs the server until `shutdown` resolves. When `ready_file` is given, the bound address is
 /// written there once the listener accepts connections (useful with port 0).
 pub async fn run(

@@ -90,6 +90,23 @@ async fn a_password_set_over_ldaps_and_starttls_binds_and_the_old_one_fails() {
 }
 
 #[tokio::test]
+async fn probing_finds_the_entry_reports_what_is_wrong_and_changes_nothing() {
+    let Some(slapd) = Slapd::start() else { return };
+    let target = LdapTarget::new(&config(&slapd)).unwrap();
+    let found = target.probe(&request("alice", "")).await.unwrap();
+    assert!(found.contains(&format!("uid=alice,{PEOPLE_DN}")), "{found}");
+    assert!(can_bind(&slapd, "alice", INITIAL_PASSWORD).await, "a probe must not change the password");
+
+    let missing = target.probe(&request("nobody-here", "")).await.unwrap_err();
+    assert!(missing.starts_with("not found: no entry under"), "{missing}");
+
+    let mut wrong = config(&slapd);
+    wrong.bind_password_file = bind_password_file(&slapd.dir, "not-the-bind-password");
+    let refused = LdapTarget::new(&wrong).unwrap().probe(&request("alice", "")).await.unwrap_err();
+    assert!(refused.contains("49") || refused.to_lowercase().contains("credentials"), "{refused}");
+}
+
+#[tokio::test]
 async fn a_password_shorter_than_the_policy_is_rejected_with_the_servers_reason() {
     let Some(slapd) = Slapd::start() else { return };
     let target = LdapTarget::new(&config(&slapd)).unwrap();

@@ -53,6 +53,8 @@ pub enum Command {
     Client(DaemonArgs),
     /// Run the server.
     Server(ServerArgs),
+    /// Test the server's targets without changing anything.
+    Target(TargetArgs),
     /// Check a client or server configuration file and exit.
     CheckConfig(CheckConfigArgs),
     /// Run the whole pipeline on this machine with built-in defaults and print a summary.
@@ -138,6 +140,41 @@ pub struct ServerArgs {
     /// Write the bound address to FILE once ready (useful with port 0).
     #[arg(long, value_name = "FILE")]
     pub ready_file: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct TargetArgs {
+    #[command(subcommand)]
+    pub command: TargetCommand,
+}
+
+#[derive(Subcommand)]
+pub enum TargetCommand {
+    /// Connect to each target and find the account there, changing nothing.
+    #[command(after_long_help = "\
+For an ldap target: connects (TLS verified against ca_file), binds as bind_dn, and searches for \
+the account with search_filter, exactly as a change would, then stops before setting anything. \
+Prints the entry the account maps to, or why it could not be found. Exit status 0 when every \
+tested target found the account, 1 otherwise.")]
+    Test {
+        /// The server configuration file.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// Test only the target of this name.
+        #[arg(long)]
+        target: Option<String>,
+        /// The account (logon name) to look up.
+        account: String,
+        /// Its DNS domain, as a client would send it.
+        #[arg(long, default_value = "")]
+        domain: String,
+        /// Its user principal name, for templates that use {user_principal_name}.
+        #[arg(long)]
+        upn: Option<String>,
+        /// Its mail address, for templates that use {mail}.
+        #[arg(long)]
+        mail: Option<String>,
+    },
 }
 
 #[derive(Args)]

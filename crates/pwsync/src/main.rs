@@ -11,6 +11,7 @@ mod demo;
 mod keygen;
 mod logging;
 mod pki;
+mod target_test;
 
 use std::process::ExitCode;
 
@@ -39,6 +40,7 @@ fn main() -> ExitCode {
                 cli::Command::Client(args) => daemons::run_client(args),
                 cli::Command::Server(args) => daemons::run_server(args),
                 cli::Command::CheckConfig(args) => check_config::run(args),
+                cli::Command::Target(args) => target_test::run(args),
                 cli::Command::Demo(args) => demo::run(args),
             };
             match result {

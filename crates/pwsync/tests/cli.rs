@@ -896,3 +896,28 @@ fn top_level_help_mentions_stdin_and_exit_statuses() {
     assert!(help.contains("standard input") || help.contains("stdin"), "{help}");
     assert!(help.contains("exit status"), "{help}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// pwsync target test
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn target_test_probes_each_target_and_names_an_unknown_one() {
+    let dir = TestDir::new("target-test");
+    let program = dir.join("apply.sh");
+    std::fs::write(&program, "#!/bin/sh\nexit 0\n").unwrap();
+    std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let config = dir.join("server.toml");
+    std::fs::write(&config, server_config(&dir.path, &program)).unwrap();
+
+    let output = run(pwsync().args(["target", "test", "--config"]).arg(&config).arg("alice"));
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains("dry: ok"), "{}", stdout(&output));
+    assert!(stdout(&output).contains("script: ok"), "{}", stdout(&output));
+    assert!(!dir.join("dry-run.jsonl").exists(), "a probe must not write the dry-run log");
+
+    let output =
+        run(pwsync().args(["target", "test", "--target", "nope", "--config"]).arg(&config).arg("alice"));
+    assert_eq!(output.status.code(), Some(EXIT_FAILURE));
+    assert!(stderr(&output).contains("nope"), "{}", stderr(&output));
+}

@@ -48,6 +48,10 @@ pub enum TargetOutcome {
 
 pub type ApplyFuture<'a> = Pin<Box<dyn Future<Output = TargetOutcome> + Send + 'a>>;
 
+/// What a read-only probe found: `Ok(description)` (e.g. the entry the account maps to) or
+/// `Err(reason)`. A probe never changes anything at the target.
+pub type ProbeFuture<'a> = Pin<Box<dyn Future<Output = Result<String, String>> + Send + 'a>>;
+
 /// A system that can receive passwords.
 pub trait Target: Send + Sync {
     /// The configured name, used in the ledger and in verdict reasons.
@@ -55,6 +59,11 @@ pub trait Target: Send + Sync {
     /// How many calls to this target may run at once.
     fn concurrency(&self) -> usize;
     fn apply<'a>(&'a self, request: &'a ApplyRequest) -> ApplyFuture<'a>;
+    /// Checks, without changing anything, that the target is reachable and can find the
+    /// account of `request` (whose password is empty). For `pwsync target test`.
+    fn probe<'a>(&'a self, _request: &'a ApplyRequest) -> ProbeFuture<'a> {
+        Box::pin(async { Ok("nothing to look up for this kind of target".to_string()) })
+    }
 }
 
 pub type SharedTarget = Arc<dyn Target>;

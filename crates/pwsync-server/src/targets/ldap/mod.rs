@@ -19,7 +19,7 @@ use std::collections::HashSet;
 use ldap3::exop::PasswordModify;
 use ldap3::{Ldap, Mod, Scope, SearchEntry};
 
-use super::{ApplyFuture, ApplyRequest, Target, TargetOutcome};
+use super::{ApplyFuture, ApplyRequest, ProbeFuture, Target, TargetOutcome};
 use crate::redact::scrub;
 use connection::{Connector, Pool};
 use outcome::{classify, Classified, Step};
@@ -88,6 +88,20 @@ impl LdapTarget {
             }
             Err(classified) => self.settle(classified, Some(taken.ldap)),
         }
+    }
+
+    /// Binds and searches for the account of `request`, changing nothing: the DN it maps to.
+    async fn lookup(&self, request: &ApplyRequest) -> Result<String, String> {
+        let reason = |classified: Classified| match classified.outcome {
+            TargetOutcome::Rejected { reason } | TargetOutcome::Transient { reason, .. } => reason,
+            TargetOutcome::Applied => "unexpected answer".to_string(),
+        };
+        let filter = self.template.render(request).map_err(|error| error.to_string())?;
+        let mut taken =
+            self.pool.fresh().await.map_err(|(step, error)| reason(classify(step, &error, "")))?;
+        let dn = self.find_entry(&mut taken.ldap, &filter, "").await.map_err(reason)?;
+        self.pool.give_back(taken.ldap);
+        Ok(format!("{} maps to {dn} (search {filter} under {})", request.account, self.base_dn))
     }
 
     /// The DN of the one entry `filter` finds under the base DN.
@@ -182,5 +196,9 @@ impl Target for LdapTarget {
 
     fn apply<'a>(&'a self, request: &'a ApplyRequest) -> ApplyFuture<'a> {
         Box::pin(self.run(request))
+    }
+
+    fn probe<'a>(&'a self, request: &'a ApplyRequest) -> ProbeFuture<'a> {
+        Box::pin(self.lookup(request))
     }
 }
