@@ -28,12 +28,26 @@ const STATUS_INTERVAL: Duration = Duration::from_secs(60);
 pub struct Daemon {
     config: ClientConfig,
     spool: Spool,
-    keys: std::sync::Arc<Vec<SecretKey>>,
-    scope: Box<dyn Scope>,
-    sender: Sender,
+    keys: Arc<Vec<SecretKey>>,
+    scope: Arc<dyn Scope>,
+    sender: Arc<Sender>,
+    lane: Lane,
     backoff: Backoff,
     /// When the server was last unreachable, all records wait together.
     server_backoff: Backoff,
+}
+
+/// Which share of the spool a daemon works: records whose change id falls in its lane.
+#[derive(Debug, Clone, Copy)]
+pub struct Lane {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl Lane {
+    fn owns(&self, record: &PendingRecord) -> bool {
+        usize::from(record.id.as_bytes()[0]) % self.count == self.index
+    }
 }
 
 /// What one pass did, for the loop and for tests.
@@ -57,18 +71,20 @@ impl Daemon {
     pub fn new(
         config: ClientConfig,
         spool: Spool,
-        keys: Vec<SecretKey>,
-        scope: Box<dyn Scope>,
-        sender: Sender,
+        keys: Arc<Vec<SecretKey>>,
+        scope: Arc<dyn Scope>,
+        sender: Arc<Sender>,
+        lane: Lane,
     ) -> Daemon {
         let initial = Duration::from_millis(config.retry.initial_backoff_ms);
         let max = Duration::from_millis(config.retry.max_backoff_ms);
         Daemon {
             config,
             spool,
-            keys: std::sync::Arc::new(keys),
+            keys,
             scope,
             sender,
+            lane,
             backoff: Backoff::new(initial, max),
             server_backoff: Backoff::new(initial, max),
         }
@@ -81,7 +97,8 @@ impl Daemon {
         let rescan = Duration::from_millis(self.config.client.rescan_interval_ms);
         let mut last_status = Instant::now() - STATUS_INTERVAL;
         loop {
-            if last_status.elapsed() >= STATUS_INTERVAL {
+            // One lane speaks for the spool as a whole.
+            if self.lane.index == 0 && last_status.elapsed() >= STATUS_INTERVAL {
                 self.log_status();
                 last_status = Instant::now();
             }
@@ -136,7 +153,7 @@ impl Daemon {
         }
         let due: Vec<PendingRecord> = pending
             .into_iter()
-            .filter(|record| self.backoff.is_due(&record.name, now))
+            .filter(|record| self.lane.owns(record) && self.backoff.is_due(&record.name, now))
             .take(window)
             .collect();
         report.considered = due.len();
@@ -177,7 +194,7 @@ impl Daemon {
 
         let domain = self.config.client.domain.clone();
         let batches = into_batches(sendable, self.config.client.batch_size);
-        let sender = &self.sender;
+        let sender = &*self.sender;
         let mut answers = batches
             .into_iter()
             .map(|batch| {
@@ -466,6 +483,17 @@ mod tests {
             };
             let bytes = serde_json::to_vec(&wire).unwrap().len();
             assert!(bytes <= pwsync_proto::MAX_BODY_BYTES, "a batch of {bytes} bytes");
+        }
+    }
+
+    #[test]
+    fn every_record_belongs_to_exactly_one_lane() {
+        for count in 1..=4 {
+            let lanes: Vec<Lane> = (0..count).map(|index| Lane { index, count }).collect();
+            for _ in 0..200 {
+                let (item, _) = opened("alice", "pwsync-canary-Aa1!".into());
+                assert_eq!(lanes.iter().filter(|lane| lane.owns(&item.record)).count(), 1);
+            }
         }
     }
 

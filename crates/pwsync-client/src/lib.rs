@@ -103,18 +103,35 @@ pub fn check(config: &ClientConfig) -> Result<(), ClientError> {
     Ok(())
 }
 
+/// Independent workers on one spool (records are shared out by change id), so that one lane
+/// opens records while another waits for the server's answer: on two cores this overlaps the
+/// client's CPU work with the server's.
+pub const LANES: usize = 2;
+
 /// Everything the daemon needs, checked: keys readable, certificate valid and bound to the
-/// domain, spool usable.
-pub fn build(config: ClientConfig) -> Result<daemon::Daemon, ClientError> {
+/// domain, spool usable. Returns one daemon per lane.
+pub fn build(config: ClientConfig) -> Result<Vec<daemon::Daemon>, ClientError> {
     pwsync_tls::install_crypto_provider();
-    let keys = load_spool_keys(&config.client.spool_keys)?;
+    let keys = Arc::new(load_spool_keys(&config.client.spool_keys)?);
     check_certificate_domain(&config)?;
-    let sender = sender::Sender::new(&config.server)?;
+    let sender = Arc::new(sender::Sender::new(&config.server)?);
     let spool = Spool::open(&config.client.spool)?;
-    let scope: Box<dyn scope::Scope> = match config.scope {
-        ScopeConfig::All => Box::new(scope::AllAccounts),
+    let scope: Arc<dyn scope::Scope> = match config.scope {
+        ScopeConfig::All => Arc::new(scope::AllAccounts),
     };
-    Ok(daemon::Daemon::new(config, spool, keys, scope, sender))
+    Ok((0..LANES)
+        .map(|lane| {
+            let lane = daemon::Lane { index: lane, count: LANES };
+            daemon::Daemon::new(
+                config.clone(),
+                spool.clone(),
+                keys.clone(),
+                scope.clone(),
+                sender.clone(),
+                lane,
+            )
+        })
+        .collect())
 }
 
 /// Runs the daemon until `shutdown` resolves.
@@ -123,16 +140,32 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), ClientError> {
     let spool_path = config.client.spool.clone();
-    let daemon = build(config)?;
-    let wake = Arc::new(tokio::sync::Notify::new());
-    let _watch = match watcher::watch(&spool_path, wake.clone()) {
+    let lanes = build(config)?;
+    let wakes: Vec<Arc<tokio::sync::Notify>> =
+        lanes.iter().map(|_| Arc::new(tokio::sync::Notify::new())).collect();
+    let _watch = match watcher::watch(&spool_path, wakes.clone()) {
         Ok(watch) => Some(watch),
         Err(error) => {
             tracing::warn!(%error, "cannot watch the spool; relying on the periodic rescan");
             None
         }
     };
-    tracing::info!(spool = %spool_path.display(), "pwsync client ready");
-    daemon.run(wake, shutdown).await;
+    tracing::info!(spool = %spool_path.display(), lanes = LANES, "pwsync client ready");
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let lanes = lanes.into_iter().zip(wakes).map(|(lane, wake)| {
+        let mut stopped = stopped.clone();
+        lane.run(wake, async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        })
+    });
+    let all_lanes = futures_util::future::join_all(lanes);
+    tokio::pin!(all_lanes);
+    tokio::select! {
+        _ = &mut all_lanes => {}
+        _ = shutdown => {
+            let _ = stop.send(true);
+            all_lanes.await;
+        }
+    }
     Ok(())
 }

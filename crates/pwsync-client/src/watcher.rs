@@ -15,7 +15,8 @@ pub struct SpoolWatcher {
     _watcher: notify::RecommendedWatcher,
 }
 
-pub fn watch(spool: &Path, wake: Arc<Notify>) -> Result<SpoolWatcher, notify::Error> {
+/// Wakes every lane on any event in the spool directory.
+pub fn watch(spool: &Path, wakes: Vec<Arc<Notify>>) -> Result<SpoolWatcher, notify::Error> {
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         // Any event, including an error or overflow, is a reason to look: looking is cheap.
         let interesting = match &event {
@@ -23,7 +24,8 @@ pub fn watch(spool: &Path, wake: Arc<Notify>) -> Result<SpoolWatcher, notify::Er
             Err(_) => true,
         };
         if interesting {
-            wake.notify_one();
+            // notify_one keeps a permit when the lane is busy, so no event is lost mid-pass.
+            wakes.iter().for_each(|wake| wake.notify_one());
         }
     })?;
     watcher.watch(spool, RecursiveMode::NonRecursive)?;
