@@ -6,6 +6,7 @@
 //! the password, and never exit 0 without the record on disk unless told `--on-failure allow`.
 
 mod hostname;
+mod syslog;
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -19,15 +20,29 @@ use zeroize::Zeroizing;
 #[derive(Args)]
 #[command(after_long_help = "\
 The new password is read from standard input (UTF-8; one trailing newline is removed unless \
---exact-stdin is given). It is never accepted as an argument or environment variable.
+--exact-stdin or --samba is given). It is never accepted as an argument or environment variable.
+
+SAMBA AD DOMAIN CONTROLLERS
+  With --samba the command speaks Samba's `check password script` protocol: the account is taken \
+from SAMBA_CPS_ACCOUNT_NAME and the UPN from SAMBA_CPS_USER_PRINCIPAL_NAME (never from %u-style \
+substitution in smb.conf), the password is standard input byte for byte, and the record is marked \
+as coming from a pre-commit hook, so that the client forwards it only once the directory shows \
+the change committed. In smb.conf:
+    check password script = /usr/bin/pwsync-capture --samba --spool /var/spool/pwsync \
+--key /etc/pwsync/spool.pub
+  The default --on-failure is then `allow`: a change that cannot be captured still goes through, \
+and the failure is reported on stderr, to syslog (facility authpriv) and in the spool's \
+capture-failures journal, which the client reports. `--on-failure reject` makes Samba refuse a \
+change that could not be captured instead, so the directory and the targets never diverge.
 
 The record is sealed to the public key (HPKE, X25519 + ChaCha20-Poly1305), written to a temporary \
 file, fsynced, renamed into the spool and the directory fsynced: when this command exits 0, the \
 change survives a crash.
 
 EXIT STATUS
-  0   captured (or, with --on-failure allow, a failure was reported on stderr)
+  0   captured (or, with --on-failure allow, a failure was reported and noted)
   2   usage error (bad flags)
+  64  --samba, but SAMBA_CPS_ACCOUNT_NAME is not set
   65  bad input: empty password, not UTF-8, a field too long
   74  the spool could not be written (permissions, disk full)
   78  the public key file is missing or not a pwsync spool public key")]
@@ -39,11 +54,15 @@ pub struct CaptureArgs {
     #[arg(long, value_name = "FILE")]
     pub key: PathBuf,
     /// Account (logon) name whose password changed.
-    #[arg(long)]
-    pub account: String,
+    #[arg(long, required_unless_present = "samba", conflicts_with = "samba")]
+    pub account: Option<String>,
     /// User principal name, when the capture point knows it.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "samba")]
     pub upn: Option<String>,
+    /// Run as Samba's `check password script`: account and UPN from SAMBA_CPS_* variables,
+    /// password byte for byte, record marked pre-commit, default --on-failure allow.
+    #[arg(long)]
+    pub samba: bool,
     /// Name of this host in the ledger (default: the host name).
     #[arg(long)]
     pub origin: Option<String>,
@@ -52,8 +71,9 @@ pub struct CaptureArgs {
     pub exact_stdin: bool,
     /// What to do when the change cannot be captured: `reject` exits non-zero (a hook that
     /// refuses the change then keeps the systems in step); `allow` exits 0 after reporting.
-    #[arg(long, value_enum, default_value_t = OnFailure::Reject)]
-    pub on_failure: OnFailure,
+    /// Default: `reject`, or `allow` with --samba.
+    #[arg(long, value_enum)]
+    pub on_failure: Option<OnFailure>,
     /// Print the change id on stdout after capturing.
     #[arg(long)]
     pub print_id: bool,
@@ -65,7 +85,12 @@ pub enum OnFailure {
     Reject,
 }
 
+/// Samba's `check password script` environment (never the password: that is on stdin).
+const SAMBA_ACCOUNT_VARIABLE: &str = "SAMBA_CPS_ACCOUNT_NAME";
+const SAMBA_UPN_VARIABLE: &str = "SAMBA_CPS_USER_PRINCIPAL_NAME";
+
 /// sysexits.h codes, documented in `pwsync capture --help`.
+const EXIT_USAGE: u8 = 64;
 const EXIT_DATAERR: u8 = 65;
 const EXIT_IOERR: u8 = 74;
 const EXIT_CONFIG: u8 = 78;
@@ -98,30 +123,86 @@ pub fn usage_error(error: &clap::Error) -> ExitCode {
 
 /// Runs the hook and returns the documented exit status.
 pub fn run(args: CaptureArgs) -> ExitCode {
-    match capture(&args) {
+    let call = match Call::from_args(&args) {
+        Ok(call) => call,
+        Err(failure) => return report_failure(&args, "(unknown)", &failure),
+    };
+    match capture(&args, &call) {
         Ok(id) => {
             if args.print_id {
                 println!("{id}");
             }
             ExitCode::SUCCESS
         }
-        Err(failure) => {
-            eprintln!("pwsync capture: {} (account {:?})", failure.message, args.account);
-            match args.on_failure {
-                OnFailure::Reject => ExitCode::from(failure.code),
-                OnFailure::Allow => {
-                    eprintln!(
-                        "pwsync capture: --on-failure allow: the password change goes ahead uncaptured"
-                    );
-                    ExitCode::SUCCESS
-                }
-            }
-        }
+        Err(failure) => report_failure(&args, &call.account, &failure),
     }
 }
 
-fn capture(args: &CaptureArgs) -> Result<String, Failure> {
-    let password = read_password(args.exact_stdin)?;
+/// What this invocation captures, from flags or (with --samba) from Samba's environment.
+struct Call {
+    account: String,
+    upn: Option<String>,
+    exact_stdin: bool,
+    source: SourceKind,
+}
+
+impl Call {
+    fn from_args(args: &CaptureArgs) -> Result<Call, Failure> {
+        if !args.samba {
+            return Ok(Call {
+                account: args.account.clone().unwrap_or_default(),
+                upn: args.upn.clone(),
+                exact_stdin: args.exact_stdin,
+                source: SourceKind::Generic,
+            });
+        }
+        let variable = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+        let account = variable(SAMBA_ACCOUNT_VARIABLE).ok_or_else(|| Failure {
+            code: EXIT_USAGE,
+            message: format!("--samba: {SAMBA_ACCOUNT_VARIABLE} is not set (is this run by Samba?)"),
+        })?;
+        Ok(Call { account, upn: variable(SAMBA_UPN_VARIABLE), exact_stdin: true, source: SourceKind::Samba })
+    }
+}
+
+/// Reports a failure everywhere an operator may look, and turns it into the exit status the
+/// --on-failure policy asks for.
+fn report_failure(args: &CaptureArgs, account: &str, failure: &Failure) -> ExitCode {
+    eprintln!("pwsync capture: {} (account {account:?})", failure.message);
+    let policy = args.on_failure.unwrap_or(if args.samba { OnFailure::Allow } else { OnFailure::Reject });
+    let consequence = match policy {
+        OnFailure::Reject => "the password change is refused",
+        OnFailure::Allow => "the password change goes ahead UNCAPTURED: targets will keep the old password",
+    };
+    syslog::error(&format!(
+        "pwsync capture failed for account {account:?}: {}; {consequence}",
+        failure.message
+    ));
+    if policy == OnFailure::Allow {
+        eprintln!("pwsync capture: --on-failure allow: {consequence}");
+        let noted = pwsync_spool::note_capture_failure(
+            &args.spool,
+            now_ns(),
+            failure.code,
+            account,
+            &failure.message,
+        );
+        if let Err(error) = noted {
+            eprintln!("pwsync capture: cannot note the failure in the spool's journal either: {error}");
+        }
+        return ExitCode::SUCCESS;
+    }
+    ExitCode::from(failure.code)
+}
+
+fn now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_nanos() as i64)
+}
+
+fn capture(args: &CaptureArgs, call: &Call) -> Result<String, Failure> {
+    let password = read_password(call.exact_stdin)?;
     let key_text = std::fs::read_to_string(&args.key).map_err(|error| Failure {
         code: EXIT_CONFIG,
         message: format!("cannot read the spool public key {}: {error}", args.key.display()),
@@ -133,11 +214,11 @@ fn capture(args: &CaptureArgs) -> Result<String, Failure> {
     let spool =
         Spool::open(&args.spool).map_err(|error| Failure { code: EXIT_IOERR, message: error.to_string() })?;
     let input = CaptureInput {
-        account: args.account.clone(),
-        upn: args.upn.clone(),
+        account: call.account.clone(),
+        upn: call.upn.clone(),
         password,
         origin: args.origin.clone().unwrap_or_else(hostname::this_host),
-        source: SourceKind::Generic,
+        source: call.source,
     };
     let captured = spool.capture(&key, input).map_err(|error| Failure {
         code: match error {

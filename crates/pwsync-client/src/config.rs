@@ -71,7 +71,7 @@ fn default_request_timeout_ms() -> u64 {
     60_000
 }
 
-/// Which accounts are forwarded. This version knows `all`; directory filters plug in here.
+/// Which accounts are forwarded: every one, or those an LDAP filter selects in the directory.
 ///
 /// Read through `ScopeTable`: serde ignores `deny_unknown_fields` for the unit variant of an
 /// internally tagged enum, so `[scope]` with `kind = "all"` would accept any other key.
@@ -81,6 +81,102 @@ pub enum ScopeConfig {
     /// Every captured account is in scope.
     #[default]
     All,
+    /// Ask the directory (the DC itself) about each account.
+    Ldap(LdapScopeConfig),
+}
+
+/// The default filter: user accounts of people, so no computer, trust or managed service
+/// account is forwarded.
+pub const DEFAULT_SCOPE_FILTER: &str = "(&(objectCategory=person)(objectClass=user))";
+
+/// `[scope] kind = "ldap"`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LdapScopeConfig {
+    /// `ldaps://dc1.corp.example`, or `ldap://...` with `starttls = true` (plain only with
+    /// `allow_plaintext = true`).
+    pub url: String,
+    #[serde(default)]
+    pub starttls: bool,
+    /// CA certificate(s) (PEM) the directory's certificate must chain to.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    #[serde(default)]
+    pub allow_plaintext: bool,
+    /// The account the client binds as: read access to users is enough.
+    pub bind_dn: String,
+    /// File holding its password (one line, not readable by others).
+    pub bind_password_file: PathBuf,
+    /// Where the search starts (subtree), e.g. `DC=corp,DC=example`.
+    pub base_dn: String,
+    /// RFC 4515 filter an account must match to be forwarded.
+    #[serde(default = "default_scope_filter")]
+    pub filter: String,
+    /// The attribute holding the captured account name.
+    #[serde(default = "default_account_attribute")]
+    pub account_attribute: String,
+    /// Longest wait for connecting and for each search.
+    #[serde(default = "default_scope_timeout_ms")]
+    pub timeout_ms: u64,
+    /// How long a change captured before its commit (Samba's check password script) may wait
+    /// for the directory to show it committed; then it is dropped as not committed.
+    #[serde(default = "default_confirm_window_s")]
+    pub confirm_window_s: u64,
+    /// How much earlier than the capture the directory may stamp `pwdLastSet` (Samba stamps it
+    /// when the change begins, before the script runs).
+    #[serde(default = "default_commit_allowance_ms")]
+    pub commit_allowance_ms: u64,
+}
+
+fn default_scope_filter() -> String {
+    DEFAULT_SCOPE_FILTER.into()
+}
+fn default_account_attribute() -> String {
+    "sAMAccountName".into()
+}
+fn default_scope_timeout_ms() -> u64 {
+    5_000
+}
+fn default_confirm_window_s() -> u64 {
+    300
+}
+fn default_commit_allowance_ms() -> u64 {
+    10_000
+}
+
+impl LdapScopeConfig {
+    pub fn directory_settings(&self) -> pwsync_ldap::DirectorySettings {
+        pwsync_ldap::DirectorySettings {
+            url: self.url.clone(),
+            starttls: self.starttls,
+            ca_file: self.ca_file.clone(),
+            allow_plaintext: self.allow_plaintext,
+            bind_dn: self.bind_dn.clone(),
+            bind_password_file: self.bind_password_file.clone(),
+            timeout: std::time::Duration::from_millis(self.timeout_ms),
+        }
+    }
+
+    /// Every check that needs neither files nor network.
+    fn check(&self) -> Result<(), String> {
+        self.directory_settings().check_values().map_err(|error| format!("[scope] {error}"))?;
+        pwsync_ldap::check_filter(&self.filter).map_err(|error| format!("[scope] filter: {error}"))?;
+        let attribute = &self.account_attribute;
+        let descriptor = attribute.starts_with(|c: char| c.is_ascii_alphabetic())
+            && attribute.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        let oid = !attribute.is_empty()
+            && attribute.split('.').all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_digit()));
+        if !descriptor && !oid {
+            return Err(format!("[scope] account_attribute {attribute:?} is not an attribute name"));
+        }
+        if self.base_dn.trim().is_empty() {
+            return Err("[scope] base_dn must not be empty".into());
+        }
+        if self.confirm_window_s == 0 {
+            return Err("[scope] confirm_window_s must be at least 1".into());
+        }
+        Ok(())
+    }
 }
 
 /// The `[scope]` table as written: one struct variant per kind, so that unknown keys of every
@@ -89,12 +185,14 @@ pub enum ScopeConfig {
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 enum ScopeTable {
     All {},
+    Ldap(LdapScopeConfig),
 }
 
 impl From<ScopeTable> for ScopeConfig {
     fn from(table: ScopeTable) -> Self {
         match table {
             ScopeTable::All {} => ScopeConfig::All,
+            ScopeTable::Ldap(config) => ScopeConfig::Ldap(config),
         }
     }
 }
@@ -103,6 +201,7 @@ impl From<ScopeConfig> for ScopeTable {
     fn from(scope: ScopeConfig) -> Self {
         match scope {
             ScopeConfig::All => ScopeTable::All {},
+            ScopeConfig::Ldap(config) => ScopeTable::Ldap(config),
         }
     }
 }
@@ -160,6 +259,12 @@ impl ClientConfig {
         resolve(&mut config.server.ca);
         resolve(&mut config.server.certificate);
         resolve(&mut config.server.key);
+        if let ScopeConfig::Ldap(scope) = &mut config.scope {
+            resolve(&mut scope.bind_password_file);
+            if let Some(ca_file) = &mut scope.ca_file {
+                resolve(ca_file);
+            }
+        }
         config.check().map_err(|message| ConfigError::Invalid { path: path.to_path_buf(), message })?;
         Ok(config)
     }
@@ -189,6 +294,9 @@ impl ClientConfig {
         }
         if self.retry.initial_backoff_ms == 0 || self.retry.max_backoff_ms < self.retry.initial_backoff_ms {
             return Err("retry.initial_backoff_ms must be positive and at most retry.max_backoff_ms".into());
+        }
+        if let ScopeConfig::Ldap(scope) = &self.scope {
+            scope.check()?;
         }
         Ok(())
     }
@@ -260,6 +368,39 @@ key = "client.key"
         assert!(matches!(config.scope, ScopeConfig::All));
         let written = toml::to_string(&config.scope).unwrap();
         assert_eq!(written.trim(), "kind = \"all\"");
+    }
+
+    const LDAP_SCOPE: &str = r#"
+[scope]
+kind = "ldap"
+url = "ldaps://dc1.corp.example"
+ca_file = "dc-ca.pem"
+bind_dn = "CN=pwsync,CN=Users,DC=corp,DC=example"
+bind_password_file = "scope.secret"
+base_dn = "DC=corp,DC=example"
+"#;
+
+    #[test]
+    fn an_ldap_scope_gets_its_defaults_and_absolute_paths() {
+        let config = parse(&format!("{GOOD}{LDAP_SCOPE}")).unwrap();
+        let ScopeConfig::Ldap(scope) = config.scope else { panic!("not an ldap scope") };
+        assert_eq!(scope.filter, DEFAULT_SCOPE_FILTER);
+        assert_eq!(scope.account_attribute, "sAMAccountName");
+        assert!(scope.bind_password_file.is_absolute());
+        assert!(scope.ca_file.unwrap().is_absolute());
+    }
+
+    #[test]
+    fn a_bad_scope_filter_is_pointed_at() {
+        let text = format!("{GOOD}{LDAP_SCOPE}filter = \"(&(objectClass=user)(memberOf=x)\"\n");
+        let error = parse(&text).unwrap_err().to_string();
+        assert!(error.contains("column 1") && error.contains("never closed"), "{error}");
+        let text = format!("{GOOD}{LDAP_SCOPE}account_attribute = \"uid)(x\"\n");
+        let error = parse(&text).unwrap_err().to_string();
+        assert!(error.contains("account_attribute"), "{error}");
+        let plain = LDAP_SCOPE.replace("ldaps://", "ldap://");
+        let error = parse(&format!("{GOOD}{plain}")).unwrap_err().to_string();
+        assert!(error.contains("allow_plaintext"), "{error}");
     }
 
     #[test]

@@ -1,40 +1,53 @@
 //! The client daemon's loop: find pending records, open them, drop what a newer record of the
 //! same account makes useless, check scope, send in batches, and act on each verdict.
 //!
-//! A record leaves the spool only on a final verdict (applied, superseded, out of scope:
-//! deleted; rejected or unopenable: moved to `failed/` with the reason). Anything else — the
-//! server down, a "retry" verdict, the directory unreachable — keeps it, with a back-off. This
-//! module must never delete a record on any other path.
+//! A record leaves the spool only on a final verdict (applied, superseded: deleted; rejected or
+//! unopenable: moved to `failed/` with the reason), or once the server has recorded a notice
+//! saying why it is not forwarded (out of scope; captured before a commit that never came).
+//! Anything else — the server down, a "retry" verdict, the directory unreachable, a commit not
+//! yet visible — keeps it, with a back-off. This module must never delete a record on any
+//! other path.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use pwsync_proto::{ChangeBatch, SecretString, Verdict, WireChange};
+use pwsync_proto::{ChangeBatch, Notice, NoticeBatch, NoticeKind, SecretString, Verdict, WireChange};
 use pwsync_seal::{Change, SecretKey, SourceKind};
 use pwsync_spool::{FailureReason, PendingRecord, Spool};
 use tokio::sync::Notify;
 
 use crate::backoff::Backoff;
 use crate::config::ClientConfig;
-use crate::scope::{Scope, ScopeDecision};
+use crate::scope::{CommitConfirmer, Confirmation, Scope, ScopeDecision};
 use crate::sender::Sender;
 use crate::ClientError;
 
 /// How often the daemon logs its spool depth and oldest record even when nothing happens.
 const STATUS_INTERVAL: Duration = Duration::from_secs(60);
 
+/// Looks at the directory again this soon for a commit not yet visible: Samba commits within
+/// milliseconds of the hook, and the change should reach the targets as fast.
+const CONFIRM_FIRST_WAIT: Duration = Duration::from_millis(20);
+const CONFIRM_MAX_WAIT: Duration = Duration::from_secs(5);
+
 pub struct Daemon {
     config: ClientConfig,
     spool: Spool,
     keys: Arc<Vec<SecretKey>>,
     scope: Arc<dyn Scope>,
+    /// Present when the scope asks a directory: confirms commits of pre-commit captures.
+    confirmer: Option<Arc<CommitConfirmer>>,
     sender: Arc<Sender>,
     lane: Lane,
     backoff: Backoff,
+    /// Records whose commit the directory does not show yet.
+    confirm_wait: Backoff,
     /// When the server was last unreachable, all records wait together.
     server_backoff: Backoff,
+    /// Capture failures the hooks noted, as last reported.
+    capture_failures_seen: u64,
 }
 
 /// Which share of the spool a daemon works: records whose change id falls in its lane.
@@ -73,6 +86,7 @@ impl Daemon {
         spool: Spool,
         keys: Arc<Vec<SecretKey>>,
         scope: Arc<dyn Scope>,
+        confirmer: Option<Arc<CommitConfirmer>>,
         sender: Arc<Sender>,
         lane: Lane,
     ) -> Daemon {
@@ -83,10 +97,13 @@ impl Daemon {
             spool,
             keys,
             scope,
+            confirmer,
             sender,
             lane,
             backoff: Backoff::new(initial, max),
+            confirm_wait: Backoff::new(CONFIRM_FIRST_WAIT, CONFIRM_MAX_WAIT),
             server_backoff: Backoff::new(initial, max),
+            capture_failures_seen: 0,
         }
     }
 
@@ -114,7 +131,11 @@ impl Daemon {
                 // More may be waiting behind this pass's window.
                 continue;
             }
-            let next_retry = self.backoff.next_due().into_iter().chain(self.server_backoff.next_due()).min();
+            let next_retry =
+                [self.backoff.next_due(), self.confirm_wait.next_due(), self.server_backoff.next_due()]
+                    .into_iter()
+                    .flatten()
+                    .min();
             let until_retry =
                 next_retry.map(|due| due.saturating_duration_since(Instant::now())).unwrap_or(rescan);
             tokio::select! {
@@ -126,7 +147,21 @@ impl Daemon {
         tracing::info!("pwsync client stopped");
     }
 
-    fn log_status(&self) {
+    fn log_status(&mut self) {
+        match pwsync_spool::read_capture_failures(self.spool.root()) {
+            Ok(failures) if failures.count > self.capture_failures_seen => {
+                tracing::error!(
+                    count = failures.count,
+                    new = failures.count - self.capture_failures_seen,
+                    last = failures.last.as_deref().unwrap_or_default(),
+                    journal = %self.spool.root().join(pwsync_spool::CAPTURE_FAILURES_FILE).display(),
+                    "capture hooks let password changes through UNCAPTURED: those accounts differ at the targets until their next change"
+                );
+                self.capture_failures_seen = failures.count;
+            }
+            Ok(_) => {}
+            Err(error) => tracing::error!(%error, "cannot read the capture-failure journal"),
+        }
         match self.spool.stats() {
             Ok(stats) => {
                 let oldest_age_s =
@@ -150,10 +185,15 @@ impl Daemon {
             let names: std::collections::HashSet<&str> =
                 pending.iter().map(|record| record.name.as_str()).collect();
             self.backoff.retain(|name| names.contains(name));
+            self.confirm_wait.retain(|name| names.contains(name));
         }
         let due: Vec<PendingRecord> = pending
             .into_iter()
-            .filter(|record| self.lane.owns(record) && self.backoff.is_due(&record.name, now))
+            .filter(|record| {
+                self.lane.owns(record)
+                    && self.backoff.is_due(&record.name, now)
+                    && self.confirm_wait.is_due(&record.name, now)
+            })
             .take(window)
             .collect();
         report.considered = due.len();
@@ -173,15 +213,66 @@ impl Daemon {
 
         let opened = self.coalesce(opened, &mut report)?;
 
+        if let Some(confirmer) = &self.confirmer {
+            let now = now_ns();
+            for item in opened.iter().filter(|item| is_pre_commit(item.change.source)) {
+                confirmer.note(&item.change.account, item.change.captured_at_ns, now);
+            }
+        }
         let mut sendable = Vec::with_capacity(opened.len());
+        let mut notices = Vec::new();
         for item in opened {
             match self.scope.check(&item.change).await {
-                ScopeDecision::InScope(identity) => sendable.push((item, identity)),
+                ScopeDecision::InScope { identity, evidence } => {
+                    if !is_pre_commit(item.change.source) {
+                        sendable.push((item, identity));
+                        continue;
+                    }
+                    let (Some(confirmer), Some(evidence)) = (&self.confirmer, evidence) else {
+                        tracing::error!(change_id = %item.change.id, account = %item.change.account,
+                            "a change from Samba's check password script needs [scope] kind = \"ldap\" to confirm its commit; record moved to failed/");
+                        let reason = FailureReason::one_line(
+                            "unconfirmable",
+                            "captured before its commit (Samba check password script), and no [scope] \
+                             directory is configured to confirm the commit: configure [scope] kind = \"ldap\", \
+                             then retry the record",
+                        );
+                        self.spool.fail(&item.record, &reason)?;
+                        report.failed += 1;
+                        continue;
+                    };
+                    let change = &item.change;
+                    match confirmer.decide(&change.account, change.captured_at_ns, &evidence, now_ns()) {
+                        Confirmation::Committed => {
+                            self.confirm_wait.succeeded(&item.record.name);
+                            sendable.push((item, identity));
+                        }
+                        Confirmation::Superseded => {
+                            tracing::info!(change_id = %change.id, account = %change.account,
+                                "superseded: the directory shows a later password change of the account");
+                            self.confirm_wait.succeeded(&item.record.name);
+                            self.spool.ack(&item.record)?;
+                            report.deleted += 1;
+                        }
+                        Confirmation::Waiting => {
+                            let wait = self.confirm_wait.failed(&item.record.name, Duration::ZERO);
+                            tracing::debug!(change_id = %change.id, retry_in_ms = wait.as_millis() as u64,
+                                "the directory does not show the change committed yet");
+                            report.kept += 1;
+                        }
+                        Confirmation::NotCommitted { reason } => {
+                            tracing::warn!(change_id = %change.id, account = %change.account, %reason,
+                                "not committed by the directory; not forwarded");
+                            let notice = self.notice(&item, NoticeKind::NotCommitted, reason);
+                            notices.push((item, notice));
+                        }
+                    }
+                }
                 ScopeDecision::OutOfScope { reason } => {
                     tracing::info!(change_id = %item.change.id, account = %item.change.account, %reason,
                         "out of scope; not forwarded");
-                    self.spool.ack(&item.record)?;
-                    report.deleted += 1;
+                    let notice = self.notice(&item, NoticeKind::OutOfScope, reason);
+                    notices.push((item, notice));
                 }
                 ScopeDecision::Unavailable { reason } => {
                     let wait = self.backoff.failed(&item.record.name, Duration::ZERO);
@@ -190,6 +281,9 @@ impl Daemon {
                     report.kept += 1;
                 }
             }
+        }
+        if !notices.is_empty() {
+            self.send_notices(notices, &mut report).await?;
         }
 
         let domain = self.config.client.domain.clone();
@@ -247,6 +341,65 @@ impl Daemon {
             }
         }
         Ok(report)
+    }
+
+    fn notice(&self, item: &Opened, kind: NoticeKind, reason: String) -> Notice {
+        let mut reason = reason;
+        if reason.len() > pwsync_proto::MAX_NOTICE_REASON_BYTES {
+            let mut end = pwsync_proto::MAX_NOTICE_REASON_BYTES;
+            while !reason.is_char_boundary(end) {
+                end -= 1;
+            }
+            reason.truncate(end);
+        }
+        Notice {
+            id: item.change.id.to_string(),
+            domain: self.config.client.domain.clone(),
+            account: item.change.account.clone(),
+            captured_at_ns: item.change.captured_at_ns,
+            origin: item.change.origin.clone(),
+            kind,
+            reason,
+        }
+    }
+
+    /// Puts the notices on record at the server, then deletes their records; a record whose
+    /// notice is not on record stays for the next pass.
+    async fn send_notices(
+        &mut self,
+        notices: Vec<(Opened, Notice)>,
+        report: &mut PassReport,
+    ) -> Result<(), ClientError> {
+        for chunk in notices.chunks(pwsync_proto::MAX_BATCH_CHANGES) {
+            let batch = NoticeBatch { notices: chunk.iter().map(|(_, notice)| notice.clone()).collect() };
+            match self.sender.send_notices(&batch).await {
+                Ok(receipt) => {
+                    self.server_backoff.succeeded("server");
+                    let recorded: std::collections::HashSet<&str> =
+                        receipt.recorded.iter().map(String::as_str).collect();
+                    let mut settled = Vec::new();
+                    for (item, notice) in chunk {
+                        if recorded.contains(notice.id.as_str()) {
+                            self.backoff.succeeded(&item.record.name);
+                            settled.push(&item.record);
+                        } else {
+                            tracing::error!(change_id = %notice.id, "the server did not record this notice; keeping the record");
+                            self.backoff.failed(&item.record.name, Duration::ZERO);
+                            report.kept += 1;
+                        }
+                    }
+                    self.spool.ack_all(&settled)?;
+                    report.deleted += settled.len();
+                }
+                Err(error) => {
+                    let wait = self.server_backoff.failed("server", Duration::ZERO);
+                    tracing::warn!(%error, notices = chunk.len(), retry_in_ms = wait.as_millis() as u64,
+                        "cannot put notices on record; the records stay in the spool");
+                    report.kept += chunk.len();
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Reads and opens records on blocking threads, one share per core: opening (X25519) is

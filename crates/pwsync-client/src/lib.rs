@@ -33,6 +33,8 @@ pub enum ClientError {
     Http(String),
     #[error("internal error: {0}")]
     Internal(String),
+    #[error("[scope]: {0}")]
+    Scope(String),
     #[error("spool key {path}: {message}")]
     SpoolKey { path: String, message: String },
     #[error("the client certificate {path} is bound to {bound:?}, not to client.domain {domain:?}; issue one with `pwsync pki issue-client --domain {domain}`")]
@@ -99,6 +101,7 @@ pub fn check(config: &ClientConfig) -> Result<(), ClientError> {
     pwsync_tls::install_crypto_provider();
     load_spool_keys(&config.client.spool_keys)?;
     check_certificate_domain(config)?;
+    build_scope(config)?;
     pwsync_tls::client_config(&config.server.ca, &config.server.certificate, &config.server.key)?;
     Ok(())
 }
@@ -116,9 +119,7 @@ pub fn build(config: ClientConfig) -> Result<Vec<daemon::Daemon>, ClientError> {
     check_certificate_domain(&config)?;
     let sender = Arc::new(sender::Sender::new(&config.server)?);
     let spool = Spool::open(&config.client.spool)?;
-    let scope: Arc<dyn scope::Scope> = match config.scope {
-        ScopeConfig::All => Arc::new(scope::AllAccounts),
-    };
+    let (scope, confirmer) = build_scope(&config)?;
     Ok((0..LANES)
         .map(|lane| {
             let lane = daemon::Lane { index: lane, count: LANES };
@@ -127,11 +128,43 @@ pub fn build(config: ClientConfig) -> Result<Vec<daemon::Daemon>, ClientError> {
                 spool.clone(),
                 keys.clone(),
                 scope.clone(),
+                confirmer.clone(),
                 sender.clone(),
                 lane,
             )
         })
         .collect())
+}
+
+type BuiltScope = (Arc<dyn scope::Scope>, Option<Arc<scope::CommitConfirmer>>);
+
+/// The configured scope, and with a directory scope the commit confirmer all lanes share.
+fn build_scope(config: &ClientConfig) -> Result<BuiltScope, ClientError> {
+    Ok(match &config.scope {
+        ScopeConfig::All => (Arc::new(scope::AllAccounts), None),
+        ScopeConfig::Ldap(ldap) => {
+            let directory =
+                scope::DirectoryScope::new(ldap).map_err(|error| ClientError::Scope(error.to_string()))?;
+            let confirmer = scope::CommitConfirmer::new(
+                std::time::Duration::from_secs(ldap.confirm_window_s),
+                std::time::Duration::from_millis(ldap.commit_allowance_ms),
+            );
+            (Arc::new(directory), Some(Arc::new(confirmer)))
+        }
+    })
+}
+
+/// The directory scope of `config`, for `pwsync client test-scope`.
+pub fn directory_scope(config: &ClientConfig) -> Result<scope::DirectoryScope, ClientError> {
+    pwsync_tls::install_crypto_provider();
+    match &config.scope {
+        ScopeConfig::Ldap(ldap) => {
+            scope::DirectoryScope::new(ldap).map_err(|error| ClientError::Scope(error.to_string()))
+        }
+        ScopeConfig::All => Err(ClientError::Scope(
+            "[scope] is not kind = \"ldap\": every account is in scope, there is nothing to test".into(),
+        )),
+    }
 }
 
 /// Runs the daemon until `shutdown` resolves.

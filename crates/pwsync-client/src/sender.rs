@@ -7,13 +7,18 @@
 
 use std::time::Duration;
 
-use pwsync_proto::{ApiError, BatchVerdicts, ChangeBatch, CHANGES_PATH};
+use pwsync_proto::{
+    ApiError, BatchVerdicts, ChangeBatch, NoticeBatch, NoticeReceipt, CHANGES_PATH, NOTICES_PATH,
+};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 use crate::config::ServerSection;
 
 pub struct Sender {
     http: reqwest::Client,
-    url: String,
+    changes_url: String,
+    notices_url: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -37,18 +42,45 @@ impl Sender {
             .pool_idle_timeout(Duration::from_secs(90))
             .build()
             .map_err(|error| crate::ClientError::Http(error_chain(&error)))?;
-        let url = format!("{}{}", server.url.trim_end_matches('/'), CHANGES_PATH);
-        Ok(Sender { http, url })
+        let base = server.url.trim_end_matches('/');
+        Ok(Sender {
+            http,
+            changes_url: format!("{base}{CHANGES_PATH}"),
+            notices_url: format!("{base}{NOTICES_PATH}"),
+        })
     }
 
+    /// Sends changes; the answer holds one verdict per change.
     pub async fn send(&self, batch: &ChangeBatch) -> Result<BatchVerdicts, SendError> {
+        let verdicts: BatchVerdicts = self.post(&self.changes_url, batch).await?;
+        if verdicts.verdicts.len() != batch.changes.len() {
+            return Err(SendError::BadAnswer(format!(
+                "{} verdicts for {} changes",
+                verdicts.verdicts.len(),
+                batch.changes.len()
+            )));
+        }
+        Ok(verdicts)
+    }
+
+    /// Sends notices of changes not forwarded; the answer names those recorded.
+    pub async fn send_notices(&self, batch: &NoticeBatch) -> Result<NoticeReceipt, SendError> {
+        self.post(&self.notices_url, batch).await
+    }
+
+    async fn post<Body: Serialize, Answer: DeserializeOwned>(
+        &self,
+        url: &str,
+        body: &Body,
+    ) -> Result<Answer, SendError> {
+        // The encoded body may hold passwords: wiped when dropped.
         let body = zeroize::Zeroizing::new(
-            serde_json::to_vec(batch)
+            serde_json::to_vec(body)
                 .map_err(|error| SendError::BadAnswer(format!("cannot encode: {error}")))?,
         );
         let response = self
             .http
-            .post(&self.url)
+            .post(url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body.to_vec())
             .send()
@@ -57,16 +89,7 @@ impl Sender {
         let status = response.status();
         let bytes = response.bytes().await.map_err(|error| SendError::Unreachable(error_chain(&error)))?;
         if status.is_success() {
-            let verdicts: BatchVerdicts =
-                serde_json::from_slice(&bytes).map_err(|error| SendError::BadAnswer(error.to_string()))?;
-            if verdicts.verdicts.len() != batch.changes.len() {
-                return Err(SendError::BadAnswer(format!(
-                    "{} verdicts for {} changes",
-                    verdicts.verdicts.len(),
-                    batch.changes.len()
-                )));
-            }
-            return Ok(verdicts);
+            return serde_json::from_slice(&bytes).map_err(|error| SendError::BadAnswer(error.to_string()));
         }
         let (code, message) = match serde_json::from_slice::<ApiError>(&bytes) {
             Ok(api) => (api.error.code, api.error.message),

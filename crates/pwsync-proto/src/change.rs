@@ -62,9 +62,7 @@ impl WireChange {
     /// Checks every field against the protocol limits. Errors name the field, never its value
     /// when the field is secret.
     pub fn validate(&self) -> Result<(), ProtoError> {
-        if self.id.len() != 32 || !self.id.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
-            return Err(ProtoError::BadChangeId);
-        }
+        limits::check_change_id(&self.id)?;
         limits::check_domain(&self.domain)?;
         limits::check_text("account", &self.account, 1, limits::MAX_ACCOUNT_BYTES)?;
         limits::check_text("origin", &self.origin, 1, limits::MAX_ORIGIN_BYTES)?;

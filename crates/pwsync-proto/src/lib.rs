@@ -1,5 +1,5 @@
 //! The pwsync wire protocol, version 1: the JSON documents that a client daemon and the server
-//! exchange over mutually authenticated TLS 1.3 (`POST /v1/changes`).
+//! exchange over mutually authenticated TLS 1.3 (`POST /v1/changes`, `POST /v1/notices`).
 //!
 //! Both sides compile against these types, so the protocol cannot drift between them; the
 //! OpenAPI document in `docs/api/openapi.yaml` describes the same shapes for other readers.
@@ -9,11 +9,13 @@
 
 mod change;
 mod limits;
+mod notice;
 mod secret;
 mod verdict;
 
 pub use change::{ChangeBatch, Identity, WireChange};
 pub use limits::{ProtoError, MAX_ACCOUNT_BYTES, MAX_BATCH_CHANGES, MAX_BODY_BYTES, MAX_PASSWORD_BYTES};
+pub use notice::{Notice, NoticeBatch, NoticeKind, NoticeReceipt, MAX_NOTICE_REASON_BYTES, NOTICES_PATH};
 pub use secret::SecretString;
 pub use verdict::{ApiError, ApiErrorBody, BatchVerdicts, Verdict, VerdictEntry};
 

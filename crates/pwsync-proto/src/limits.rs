@@ -56,6 +56,13 @@ impl ProtoError {
     }
 }
 
+pub(crate) fn check_change_id(id: &str) -> Result<(), ProtoError> {
+    if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
+        return Err(ProtoError::BadChangeId);
+    }
+    Ok(())
+}
+
 pub(crate) fn check_text(field: &'static str, value: &str, min: usize, max: usize) -> Result<(), ProtoError> {
     if value.len() < min || value.len() > max {
         return Err(ProtoError::FieldLength { field, min, max });

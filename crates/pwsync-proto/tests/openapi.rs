@@ -11,8 +11,9 @@
 use std::collections::BTreeSet;
 
 use pwsync_proto::{
-    ApiError, ChangeBatch, Identity, ProtoError, SecretString, Verdict, VerdictEntry, WireChange,
-    CHANGES_PATH, HEALTH_PATH, MAX_ACCOUNT_BYTES, MAX_BATCH_CHANGES, MAX_BODY_BYTES, MAX_PASSWORD_BYTES,
+    ApiError, ChangeBatch, Identity, Notice, NoticeBatch, NoticeKind, NoticeReceipt, ProtoError,
+    SecretString, Verdict, VerdictEntry, WireChange, CHANGES_PATH, HEALTH_PATH, MAX_ACCOUNT_BYTES,
+    MAX_BATCH_CHANGES, MAX_BODY_BYTES, MAX_PASSWORD_BYTES, NOTICES_PATH,
 };
 
 const SPEC: &str = include_str!("../../../docs/api/openapi.yaml");
@@ -187,10 +188,34 @@ fn the_document_is_openapi_3_1_with_both_paths() {
     assert!(SPEC.starts_with("openapi: 3.1.") || SPEC.contains("\nopenapi: 3.1."), "not OpenAPI 3.1");
     let paths = keys_under(&["paths"]);
     let expected: BTreeSet<String> =
-        [CHANGES_PATH, HEALTH_PATH].iter().map(|path| path.to_string()).collect();
+        [CHANGES_PATH, NOTICES_PATH, HEALTH_PATH].iter().map(|path| path.to_string()).collect();
     assert_eq!(paths, expected, "the document's paths differ from the API's");
     assert!(section(&["paths", CHANGES_PATH]).iter().any(|line| is_key(line, "post")));
     assert!(section(&["paths", HEALTH_PATH]).iter().any(|line| is_key(line, "get")));
+    assert!(section(&["paths", NOTICES_PATH]).iter().any(|line| is_key(line, "post")));
+}
+
+#[test]
+fn every_field_of_a_notice_is_documented() {
+    let notice = Notice {
+        id: "0123456789abcdef0123456789abcdef".into(),
+        domain: "corp.example".into(),
+        account: "WS01$".into(),
+        captured_at_ns: 1,
+        origin: "dc1".into(),
+        kind: NoticeKind::NotCommitted,
+        reason: "r".into(),
+    };
+    let json = serde_json::to_value(&notice).unwrap();
+    assert_eq!(schema_properties("Notice"), json_keys(&json), "Notice properties");
+    let batch = serde_json::to_value(NoticeBatch { notices: vec![notice] }).unwrap();
+    assert_eq!(schema_properties("NoticeBatch"), json_keys(&batch), "NoticeBatch properties");
+    let receipt = serde_json::to_value(NoticeReceipt { recorded: vec![] }).unwrap();
+    assert_eq!(schema_properties("NoticeReceipt"), json_keys(&receipt), "NoticeReceipt properties");
+    let kinds = property("Notice", "kind");
+    for kind in [NoticeKind::OutOfScope, NoticeKind::NotCommitted] {
+        assert!(kinds.contains(kind.event()), "kind {} is not documented", kind.event());
+    }
 }
 
 #[test]

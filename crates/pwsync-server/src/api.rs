@@ -1,4 +1,5 @@
-//! The change API: `POST /v1/changes` and `GET /v1/health`, behind the TLS listener.
+//! The change API: `POST /v1/changes`, `POST /v1/notices` and `GET /v1/health`, behind the TLS
+//! listener.
 //!
 //! Every request here already passed the mutual TLS handshake; this layer checks what the
 //! certificate allows (the domains it is bound to), validates the body, and hands each change
@@ -19,7 +20,10 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use pwsync_proto::{ApiError, BatchVerdicts, ChangeBatch, Verdict, VerdictEntry, CHANGES_PATH, HEALTH_PATH};
+use pwsync_proto::{
+    ApiError, BatchVerdicts, ChangeBatch, NoticeBatch, NoticeReceipt, Verdict, VerdictEntry, CHANGES_PATH,
+    HEALTH_PATH, NOTICES_PATH,
+};
 use pwsync_tls::PeerIdentity;
 
 use crate::dispatcher::{Dispatcher, Submitter};
@@ -47,6 +51,7 @@ pub struct ApiState {
 pub fn router(state: ApiState) -> Router {
     Router::new()
         .route(CHANGES_PATH, post(post_changes))
+        .route(NOTICES_PATH, post(post_notices))
         .route(HEALTH_PATH, get(health))
         .layer(DefaultBodyLimit::max(pwsync_proto::MAX_BODY_BYTES))
         .with_state(state)
@@ -121,6 +126,74 @@ async fn read_body(request: Request, state: &ApiState) -> Result<Bytes, Response
         ));
     }
     Ok(body)
+}
+
+/// Records each notice (a change the client does not forward) in the audit trail and answers
+/// with the ids recorded, so that the client deletes only what is on record.
+async fn post_notices(
+    State(state): State<ApiState>,
+    Extension(peer): Extension<Peer>,
+    request: Request,
+) -> Response {
+    let body = match read_body(request, &state).await {
+        Ok(body) => body,
+        Err(refusal) => return refusal,
+    };
+    let batch: NoticeBatch = match serde_json::from_slice(&body) {
+        Ok(batch) => batch,
+        Err(json_error) => {
+            return error(StatusCode::BAD_REQUEST, MALFORMED_BODY, describe_json_error(&json_error));
+        }
+    };
+    if let Err(invalid) = batch.validate() {
+        return error(StatusCode::BAD_REQUEST, invalid.code(), invalid.to_string());
+    }
+    let ledger = state.dispatcher.ledger();
+    let mut recorded = Vec::with_capacity(batch.notices.len());
+    for notice in batch.notices {
+        let allowed = peer.identity.domains.contains(&notice.domain);
+        let (event, detail) = if allowed {
+            let captured = utc_time(notice.captured_at_ns);
+            (notice.kind.event(), format!("captured {captured} on {}: {}", notice.origin, notice.reason))
+        } else {
+            tracing::warn!(client = %peer.identity.name, change_id = %notice.id, domain = %notice.domain,
+                "refused a notice for a domain the client certificate is not bound to");
+            (
+                "domain_not_allowed",
+                format!(
+                    "notice for domain {:?}, which the client certificate is not bound to",
+                    notice.domain
+                ),
+            )
+        };
+        let event = AuditEvent {
+            event: event.into(),
+            client: Some(peer.identity.name.clone()),
+            peer: Some(peer.addr.to_string()),
+            change_id: Some(notice.id.clone()),
+            account_key: Some(notice.account_key()),
+            detail,
+        };
+        match ledger.audit(event).await {
+            Ok(()) if allowed => {
+                tracing::info!(change_id = %notice.id, account = %notice.account_key(),
+                    notice = notice.kind.event(), "change not forwarded by the client");
+                recorded.push(notice.id);
+            }
+            Ok(()) => {}
+            // Not recorded: the client keeps the record and sends the notice again.
+            Err(ledger_error) => tracing::error!(%ledger_error, "cannot record a notice"),
+        }
+    }
+    (StatusCode::OK, Json(NoticeReceipt { recorded })).into_response()
+}
+
+/// RFC 3339 UTC text of a Unix time in nanoseconds, or the number itself if out of range.
+fn utc_time(ns: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ns))
+        .ok()
+        .and_then(|time| time.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_else(|| format!("{ns} ns"))
 }
 
 async fn post_changes(

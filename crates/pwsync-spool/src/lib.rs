@@ -15,6 +15,7 @@
 #![warn(missing_docs)]
 
 mod capture;
+mod capture_failures;
 mod durable;
 mod error;
 mod failure;
@@ -24,6 +25,9 @@ mod record_name;
 mod spool;
 
 pub use capture::{CaptureInput, Captured};
+pub use capture_failures::{
+    note_capture_failure, read_capture_failures, CaptureFailures, CAPTURE_FAILURES_FILE,
+};
 pub use error::{CaptureError, SpoolError};
 pub use failure::{FailedRecord, FailureReason, MAX_DETAIL_LEN};
 pub use spool::{PendingRecord, Spool, SpoolStats, FAILED_DIR};

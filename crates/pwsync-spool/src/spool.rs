@@ -144,6 +144,7 @@ impl Spool {
                 RecordName::parse(name).is_none()
                     && name != FAILED_DIR
                     && name != STATE_FILE
+                    && name != crate::CAPTURE_FAILURES_FILE
                     && !name.starts_with(TEMP_PREFIX)
             })
             .collect();

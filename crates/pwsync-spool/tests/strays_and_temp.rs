@@ -54,3 +54,18 @@ fn temp_files_are_ignored_and_cleaned_when_stale() {
     assert!(!root.join("failed").join(".tmp-bbbbbbbbbbbbbbbb").exists());
     assert!(root.join("keep.txt").exists());
 }
+
+#[test]
+fn the_capture_failure_journal_counts_lines_and_is_no_stray() {
+    let temp = TempDir::new();
+    let spool = Spool::open(&temp.spool_root()).unwrap();
+    let root = spool.root();
+    assert_eq!(pwsync_spool::read_capture_failures(root).unwrap().count, 0);
+    pwsync_spool::note_capture_failure(root, 1, 78, "alice", "key missing").unwrap();
+    pwsync_spool::note_capture_failure(root, 2, 74, "bob\nx", "disk\tfull").unwrap();
+    let failures = pwsync_spool::read_capture_failures(root).unwrap();
+    assert_eq!(failures.count, 2);
+    assert_eq!(failures.last.as_deref(), Some("2\t74\tbob x\tdisk full"));
+    assert!(spool.list_strays().unwrap().is_empty());
+    assert!(spool.list_pending().unwrap().is_empty());
+}

@@ -49,8 +49,8 @@ pub enum Command {
     Keygen(KeygenArgs),
     /// Manage the deployment's private certificate authority.
     Pki(PkiArgs),
-    /// Run the client daemon (one per domain controller or host).
-    Client(DaemonArgs),
+    /// Run the client daemon (one per domain controller or host), or test its scope.
+    Client(ClientArgs),
     /// Run the server.
     Server(ServerArgs),
     /// Test the server's targets without changing anything.
@@ -126,10 +126,37 @@ pub enum PkiCommand {
 }
 
 #[derive(Args)]
-pub struct DaemonArgs {
-    /// Configuration file (see docs/configuration.md).
-    #[arg(long, value_name = "FILE")]
-    pub config: PathBuf,
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct ClientArgs {
+    #[command(subcommand)]
+    pub command: Option<ClientCommand>,
+    /// Configuration file (see docs/configuration.md); runs the daemon.
+    #[arg(long, value_name = "FILE", required = true)]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+pub enum ClientCommand {
+    /// Ask the directory whether ACCOUNT is in scope, and show the query that decided it.
+    #[command(after_long_help = "\
+Runs the same search the daemon runs for a captured change of ACCOUNT — \
+(&(<account_attribute>=<ACCOUNT, escaped per RFC 4515>)<filter>) under base_dn — and prints the \
+query, the answer, and the identity attributes that would travel with the change (userPrincipalName, \
+objectGUID, mail, distinguished name) and pwdLastSet. When ACCOUNT is out of scope it also says \
+whether the account exists at all (so a filter that excludes it can be told from a typo). Nothing \
+is changed and no password is involved.
+
+EXIT STATUS
+  0   in scope
+  1   out of scope, or the directory could not be asked (the message says which)
+  2   usage error")]
+    TestScope {
+        /// The account name as the capture hook sees it (sAMAccountName on a DC).
+        account: String,
+        /// Client configuration file with a [scope] kind = "ldap" table.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+    },
 }
 
 #[derive(Args)]

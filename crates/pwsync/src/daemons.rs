@@ -3,10 +3,12 @@
 
 use anyhow::Context;
 
-use crate::cli::{DaemonArgs, ServerArgs};
+use std::path::Path;
 
-pub fn run_client(args: DaemonArgs) -> anyhow::Result<()> {
-    let config = pwsync_client::config::ClientConfig::load(&args.config)?;
+use crate::cli::ServerArgs;
+
+pub fn run_client(config: &Path) -> anyhow::Result<()> {
+    let config = pwsync_client::config::ClientConfig::load(config)?;
     runtime()?.block_on(async { pwsync_client::run(config, shutdown_signal()).await })?;
     Ok(())
 }

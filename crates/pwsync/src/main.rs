@@ -11,6 +11,7 @@ mod demo;
 mod keygen;
 mod logging;
 mod pki;
+mod scope_test;
 mod target_test;
 
 use std::process::ExitCode;
@@ -37,7 +38,12 @@ fn main() -> ExitCode {
                 cli::Command::Capture(_) => unreachable!("handled above"),
                 cli::Command::Keygen(args) => keygen::run(args),
                 cli::Command::Pki(args) => pki::run(args),
-                cli::Command::Client(args) => daemons::run_client(args),
+                cli::Command::Client(cli::ClientArgs { command: Some(command), .. }) => {
+                    scope_test::run(command)
+                }
+                cli::Command::Client(cli::ClientArgs { command: None, config }) => {
+                    daemons::run_client(&config.expect("clap requires --config without a subcommand"))
+                }
                 cli::Command::Server(args) => daemons::run_server(args),
                 cli::Command::CheckConfig(args) => check_config::run(args),
                 cli::Command::Target(args) => target_test::run(args),

@@ -5,7 +5,9 @@
 //! never hold or print the password itself (see `bind_secret`).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
+use pwsync_ldap::{DirectoryConfigError, DirectorySettings, Transport};
 use serde::{Deserialize, Serialize};
 
 /// How the password is set in the directory.
@@ -67,80 +69,31 @@ fn default_timeout_ms() -> u64 {
     10_000
 }
 
-/// How the connection is protected, derived from `url`, `starttls` and `allow_plaintext`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Transport {
-    Ldaps,
-    StartTls,
-    Plaintext,
-}
-
 /// A configuration mistake, found at start-up without contacting the directory.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum LdapConfigError {
-    #[error("url {url:?} must start with ldaps:// or ldap:// and name a host")]
-    BadUrl { url: String },
-    #[error("starttls = true needs an ldap:// url (ldaps:// is encrypted from the start)")]
-    StartTlsWithLdaps,
-    #[error(
-        "url {url:?} is neither ldaps:// nor StartTLS: the password would cross the network in clear; \
-         use ldaps://, set starttls = true, or (for a test) allow_plaintext = true"
-    )]
-    PlaintextNotAllowed { url: String },
+    #[error(transparent)]
+    Directory(#[from] DirectoryConfigError),
     #[error("mode = \"active-directory\" needs an encrypted connection (ldaps:// or starttls = true)")]
     ActiveDirectoryNeedsTls,
-    #[error(
-        "ca_file is required with ldaps:// and StartTLS: the directory's certificate is verified against it"
-    )]
-    MissingCaFile,
-    #[error("cannot use ca_file {path}: {message}")]
-    BadCaFile { path: PathBuf, message: String },
-    #[error("cannot read bind_password_file {path}: {message}")]
-    UnreadableBindPassword { path: PathBuf, message: String },
-    #[error("bind_password_file {path} is empty: an empty password would be an anonymous bind")]
-    EmptyBindPassword { path: PathBuf },
-    #[error("bind_password_file {path} can be read by any user (mode {mode:o}): chmod o-rwx")]
-    BindPasswordReadableByOthers { path: PathBuf, mode: u32 },
-    #[error("bind_dn must not be empty")]
-    EmptyBindDn,
     #[error("search_filter {template:?}: {problem}")]
     BadSearchFilter { template: String, problem: String },
     #[error("concurrency must be at least 1")]
     ZeroConcurrency,
-    #[error("timeout_ms must be at least 1")]
-    ZeroTimeout,
 }
 
 impl LdapConfig {
-    /// The transport the configuration asks for, or why it is not allowed.
-    pub fn transport(&self) -> Result<Transport, LdapConfigError> {
-        let (ldaps, rest) = if let Some(rest) = self.url.strip_prefix("ldaps://") {
-            (true, rest)
-        } else if let Some(rest) = self.url.strip_prefix("ldap://") {
-            (false, rest)
-        } else {
-            return Err(LdapConfigError::BadUrl { url: self.url.clone() });
-        };
-        // Only scheme, host and port: a DN, filter or extension in the URL would be ignored.
-        let host = rest.strip_suffix('/').unwrap_or(rest);
-        if host.is_empty() || host.contains(['/', '?', '@', ' ']) {
-            return Err(LdapConfigError::BadUrl { url: self.url.clone() });
+    /// The connection settings, in the form the directory crate checks and uses.
+    pub fn directory_settings(&self) -> DirectorySettings {
+        DirectorySettings {
+            url: self.url.clone(),
+            starttls: self.starttls,
+            ca_file: self.ca_file.clone(),
+            allow_plaintext: self.allow_plaintext,
+            bind_dn: self.bind_dn.clone(),
+            bind_password_file: self.bind_password_file.clone(),
+            timeout: Duration::from_millis(self.timeout_ms),
         }
-        let transport = match (ldaps, self.starttls) {
-            (true, true) => return Err(LdapConfigError::StartTlsWithLdaps),
-            (true, false) => Transport::Ldaps,
-            (false, true) => Transport::StartTls,
-            (false, false) => Transport::Plaintext,
-        };
-        if transport == Transport::Plaintext {
-            if self.mode == LdapMode::ActiveDirectory {
-                return Err(LdapConfigError::ActiveDirectoryNeedsTls);
-            }
-            if !self.allow_plaintext {
-                return Err(LdapConfigError::PlaintextNotAllowed { url: self.url.clone() });
-            }
-        }
-        Ok(transport)
     }
 
     /// The checks that need neither files nor network.
@@ -148,17 +101,12 @@ impl LdapConfig {
         if self.concurrency == 0 {
             return Err(LdapConfigError::ZeroConcurrency);
         }
-        if self.timeout_ms == 0 {
-            return Err(LdapConfigError::ZeroTimeout);
+        // Active Directory refuses unicodePwd over a plain connection, even if pwsync allowed it.
+        let plain = DirectorySettings { allow_plaintext: true, ..self.directory_settings() };
+        if self.mode == LdapMode::ActiveDirectory && plain.transport() == Ok(Transport::Plaintext) {
+            return Err(LdapConfigError::ActiveDirectoryNeedsTls);
         }
-        if self.bind_dn.trim().is_empty() {
-            return Err(LdapConfigError::EmptyBindDn);
-        }
-        let transport = self.transport()?;
-        if transport != Transport::Plaintext && self.ca_file.is_none() {
-            return Err(LdapConfigError::MissingCaFile);
-        }
-        Ok(transport)
+        Ok(self.directory_settings().check_values()?)
     }
 }
 
@@ -194,7 +142,10 @@ mod tests {
     #[test]
     fn plain_ldap_needs_an_explicit_allowance() {
         let config = LdapConfig { url: "ldap://ldap.example.org".into(), ca_file: None, ..sample() };
-        assert!(matches!(config.check_values(), Err(LdapConfigError::PlaintextNotAllowed { .. })));
+        assert!(matches!(
+            config.check_values(),
+            Err(LdapConfigError::Directory(DirectoryConfigError::PlaintextNotAllowed { .. }))
+        ));
         let config = LdapConfig { allow_plaintext: true, ..config };
         assert_eq!(config.check_values(), Ok(Transport::Plaintext));
     }
@@ -214,17 +165,29 @@ mod tests {
     fn bad_values_are_named() {
         for url in ["http://x", "ldaps://", "ldap://host/dc=example", "ldaps://user@host"] {
             let config = LdapConfig { url: url.into(), ..sample() };
-            assert!(matches!(config.check_values(), Err(LdapConfigError::BadUrl { .. })), "{url}");
+            assert!(
+                matches!(
+                    config.check_values(),
+                    Err(LdapConfigError::Directory(DirectoryConfigError::BadUrl { .. }))
+                ),
+                "{url}"
+            );
         }
         let config = LdapConfig { starttls: true, ..sample() };
-        assert_eq!(config.check_values(), Err(LdapConfigError::StartTlsWithLdaps));
+        assert_eq!(
+            config.check_values(),
+            Err(LdapConfigError::Directory(DirectoryConfigError::StartTlsWithLdaps))
+        );
         let config = LdapConfig { ca_file: None, ..sample() };
-        assert_eq!(config.check_values(), Err(LdapConfigError::MissingCaFile));
+        assert_eq!(
+            config.check_values(),
+            Err(LdapConfigError::Directory(DirectoryConfigError::MissingCaFile))
+        );
         let config = LdapConfig { concurrency: 0, ..sample() };
         assert_eq!(config.check_values(), Err(LdapConfigError::ZeroConcurrency));
         let config = LdapConfig { timeout_ms: 0, ..sample() };
-        assert_eq!(config.check_values(), Err(LdapConfigError::ZeroTimeout));
+        assert_eq!(config.check_values(), Err(LdapConfigError::Directory(DirectoryConfigError::ZeroTimeout)));
         let config = LdapConfig { bind_dn: " ".into(), ..sample() };
-        assert_eq!(config.check_values(), Err(LdapConfigError::EmptyBindDn));
+        assert_eq!(config.check_values(), Err(LdapConfigError::Directory(DirectoryConfigError::EmptyBindDn)));
     }
 }

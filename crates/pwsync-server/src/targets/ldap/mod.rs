@@ -6,9 +6,7 @@
 //! a guess. The password goes only into the one set-password operation; it is never logged, never
 //! put into a reason unscrubbed, and the server is never asked to generate one.
 
-mod bind_secret;
 mod config;
-mod connection;
 mod outcome;
 mod ppolicy;
 mod template;
@@ -21,8 +19,8 @@ use ldap3::{Ldap, Mod, Scope, SearchEntry};
 
 use super::{ApplyFuture, ApplyRequest, ProbeFuture, Target, TargetOutcome};
 use crate::redact::scrub;
-use connection::{Connector, Pool};
 use outcome::{classify, Classified, Step};
+use pwsync_ldap::{Connector, Pool};
 use template::SearchTemplate;
 
 pub use config::{LdapConfig, LdapConfigError, LdapMode};
@@ -41,9 +39,9 @@ impl LdapTarget {
     /// Checks the configuration and reads the CA and bind password files; contacts nothing
     /// (the directory may be down at start: changes then wait as transient).
     pub fn new(config: &LdapConfig) -> Result<LdapTarget, LdapConfigError> {
-        let transport = config.check_values()?;
+        config.check_values()?;
         let template = SearchTemplate::parse(&config.search_filter)?;
-        let connector = Connector::new(config, transport)?;
+        let connector = Connector::new(&config.directory_settings())?;
         Ok(LdapTarget {
             name: config.name.clone(),
             mode: config.mode,
@@ -63,7 +61,7 @@ impl LdapTarget {
         };
         let mut taken = match self.pool.take().await {
             Ok(taken) => taken,
-            Err((step, error)) => return self.settle(classify(step, &error, password), None),
+            Err((step, error)) => return self.settle(classify(step.into(), &error, password), None),
         };
         let dn = loop {
             match self.find_entry(&mut taken.ldap, &filter, password).await {
@@ -75,7 +73,9 @@ impl LdapTarget {
                 Err(classified) if taken.reused && classified.connection_lost => {
                     taken = match self.pool.fresh().await {
                         Ok(taken) => taken,
-                        Err((step, error)) => return self.settle(classify(step, &error, password), None),
+                        Err((step, error)) => {
+                            return self.settle(classify(step.into(), &error, password), None)
+                        }
                     };
                 }
                 Err(classified) => return self.settle(classified, Some(taken.ldap)),
@@ -98,7 +98,7 @@ impl LdapTarget {
         };
         let filter = self.template.render(request).map_err(|error| error.to_string())?;
         let mut taken =
-            self.pool.fresh().await.map_err(|(step, error)| reason(classify(step, &error, "")))?;
+            self.pool.fresh().await.map_err(|(step, error)| reason(classify(step.into(), &error, "")))?;
         let dn = self.find_entry(&mut taken.ldap, &filter, "").await.map_err(reason)?;
         self.pool.give_back(taken.ldap);
         Ok(format!("{} maps to {dn} (search {filter} under {})", request.account, self.base_dn))

@@ -22,6 +22,15 @@ pub enum Step {
     SetPassword,
 }
 
+impl From<pwsync_ldap::ConnectPhase> for Step {
+    fn from(phase: pwsync_ldap::ConnectPhase) -> Step {
+        match phase {
+            pwsync_ldap::ConnectPhase::Connect => Step::Connect,
+            pwsync_ldap::ConnectPhase::Bind => Step::Bind,
+        }
+    }
+}
+
 impl Step {
     fn describe(self) -> &'static str {
         match self {

@@ -15,9 +15,17 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 use rustls::{ClientConfig, RootCertStore};
 
-use super::bind_secret::BindSecret;
-use super::config::{LdapConfig, LdapConfigError, Transport};
-use super::outcome::Step;
+use crate::bind_secret::BindSecret;
+use crate::settings::{DirectoryConfigError, DirectorySettings, Transport};
+
+/// Which part of opening a connection failed: the same error means different things.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectPhase {
+    /// Reaching the directory (TCP, TLS, StartTLS).
+    Connect,
+    /// The simple bind as the configured account.
+    Bind,
+}
 
 /// Opens bound connections as the configuration says.
 pub struct Connector {
@@ -30,31 +38,40 @@ pub struct Connector {
 }
 
 impl Connector {
-    /// Reads the CA file and the bind password file; contacts nothing.
-    pub fn new(config: &LdapConfig, transport: Transport) -> Result<Connector, LdapConfigError> {
-        let tls = match (&config.ca_file, transport) {
+    /// Checks the settings, reads the CA file and the bind password file; contacts nothing.
+    pub fn new(settings: &DirectorySettings) -> Result<Connector, DirectoryConfigError> {
+        let transport = settings.check_values()?;
+        let tls = match (&settings.ca_file, transport) {
             (_, Transport::Plaintext) => None,
             (Some(ca_file), _) => Some(tls_config(ca_file)?),
-            (None, _) => return Err(LdapConfigError::MissingCaFile),
+            (None, _) => return Err(DirectoryConfigError::MissingCaFile),
         };
         Ok(Connector {
-            url: config.url.clone(),
+            url: settings.url.clone(),
             transport,
             tls,
-            bind_dn: config.bind_dn.clone(),
-            bind_secret: BindSecret::read(&config.bind_password_file)?,
-            timeout: Duration::from_millis(config.timeout_ms),
+            bind_dn: settings.bind_dn.clone(),
+            bind_secret: BindSecret::read(&settings.bind_password_file)?,
+            timeout: settings.timeout,
         })
     }
 
+    pub fn transport(&self) -> Transport {
+        self.transport
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
     /// A new connection, bound as the configured account.
-    pub async fn connect(&self) -> Result<Ldap, (Step, LdapError)> {
-        let mut ldap = self.open().await.map_err(|error| (Step::Connect, error))?;
+    pub async fn connect(&self) -> Result<Ldap, (ConnectPhase, LdapError)> {
+        let mut ldap = self.open().await.map_err(|error| (ConnectPhase::Connect, error))?;
         ldap.with_timeout(self.timeout)
             .simple_bind(&self.bind_dn, self.bind_secret.expose())
             .await
             .and_then(|result| result.success())
-            .map_err(|error| (Step::Bind, error))?;
+            .map_err(|error| (ConnectPhase::Bind, error))?;
         Ok(ldap)
     }
 
@@ -93,8 +110,8 @@ impl Connector {
 /// TLS towards the directory: the configured CA is the only trust anchor. TLS 1.2 stays
 /// allowed (rustls' safe defaults): many directories, older Windows DCs among them, offer
 /// nothing newer.
-fn tls_config(ca_file: &Path) -> Result<Arc<ClientConfig>, LdapConfigError> {
-    let bad = |message: String| LdapConfigError::BadCaFile { path: ca_file.to_path_buf(), message };
+fn tls_config(ca_file: &Path) -> Result<Arc<ClientConfig>, DirectoryConfigError> {
+    let bad = |message: String| DirectoryConfigError::BadCaFile { path: ca_file.to_path_buf(), message };
     let mut roots = RootCertStore::empty();
     for certificate in CertificateDer::pem_file_iter(ca_file).map_err(|error| bad(error.to_string()))? {
         let certificate = certificate.map_err(|error| bad(error.to_string()))?;
@@ -131,7 +148,7 @@ impl Pool {
     }
 
     /// An idle connection (`reused` true), or a new one.
-    pub async fn take(&self) -> Result<Taken, (Step, LdapError)> {
+    pub async fn take(&self) -> Result<Taken, (ConnectPhase, LdapError)> {
         loop {
             let idle = self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).pop();
             match idle {
@@ -146,7 +163,7 @@ impl Pool {
     }
 
     /// A new connection, never an idle one.
-    pub async fn fresh(&self) -> Result<Taken, (Step, LdapError)> {
+    pub async fn fresh(&self) -> Result<Taken, (ConnectPhase, LdapError)> {
         Ok(Taken { ldap: self.connector.connect().await?, reused: false })
     }
 

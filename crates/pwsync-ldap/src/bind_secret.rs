@@ -7,23 +7,25 @@ use std::path::Path;
 
 use zeroize::Zeroizing;
 
-use super::config::LdapConfigError;
+use crate::settings::DirectoryConfigError;
 
 pub struct BindSecret(Zeroizing<String>);
 
 impl BindSecret {
     /// Reads `path`: the first line, without its line ending. Refuses an empty password (a
     /// simple bind with one is anonymous and would "succeed") and a file any user can read.
-    pub fn read(path: &Path) -> Result<BindSecret, LdapConfigError> {
-        let unreadable =
-            |message: String| LdapConfigError::UnreadableBindPassword { path: path.to_path_buf(), message };
+    pub fn read(path: &Path) -> Result<BindSecret, DirectoryConfigError> {
+        let unreadable = |message: String| DirectoryConfigError::UnreadableBindPassword {
+            path: path.to_path_buf(),
+            message,
+        };
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
             let mode =
                 std::fs::metadata(path).map_err(|error| unreadable(error.to_string()))?.permissions().mode();
             if mode & 0o004 != 0 {
-                return Err(LdapConfigError::BindPasswordReadableByOthers {
+                return Err(DirectoryConfigError::BindPasswordReadableByOthers {
                     path: path.to_path_buf(),
                     mode: mode & 0o777,
                 });
@@ -33,7 +35,7 @@ impl BindSecret {
         let text = std::str::from_utf8(&bytes).map_err(|_| unreadable("it is not UTF-8".into()))?;
         let line = text.split(['\n', '\r']).next().unwrap_or_default();
         if line.is_empty() {
-            return Err(LdapConfigError::EmptyBindPassword { path: path.to_path_buf() });
+            return Err(DirectoryConfigError::EmptyBindPassword { path: path.to_path_buf() });
         }
         Ok(BindSecret(Zeroizing::new(line.to_string())))
     }
@@ -75,15 +77,18 @@ mod tests {
         let path = file("\n", 0o600);
         assert_eq!(
             BindSecret::read(&path).unwrap_err(),
-            LdapConfigError::EmptyBindPassword { path: path.clone() }
+            DirectoryConfigError::EmptyBindPassword { path: path.clone() }
         );
         std::fs::remove_file(path).unwrap();
         let path = file("bind-Secret-1", 0o644);
         let error = BindSecret::read(&path).unwrap_err();
         std::fs::remove_file(path).unwrap();
-        assert!(matches!(error, LdapConfigError::BindPasswordReadableByOthers { mode: 0o644, .. }));
+        assert!(matches!(error, DirectoryConfigError::BindPasswordReadableByOthers { mode: 0o644, .. }));
         assert!(!error.to_string().contains("bind-Secret-1"));
         let missing = std::env::temp_dir().join("pwsync-bind-secret-missing");
-        assert!(matches!(BindSecret::read(&missing), Err(LdapConfigError::UnreadableBindPassword { .. })));
+        assert!(matches!(
+            BindSecret::read(&missing),
+            Err(DirectoryConfigError::UnreadableBindPassword { .. })
+        ));
     }
 }
