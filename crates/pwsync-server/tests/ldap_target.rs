@@ -3,10 +3,7 @@
 //! the server's reason, a stopped directory is transient, and filter metacharacters in an
 //! account name cannot reach another entry.
 
-#[path = "support/samba_ad.rs"]
-mod samba_ad;
-#[path = "support/slapd.rs"]
-mod slapd;
+use pwsync_testbed::{samba_ad, slapd};
 
 use std::path::{Path, PathBuf};
 

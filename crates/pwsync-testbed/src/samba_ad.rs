@@ -1,4 +1,5 @@
-//! A throwaway Samba AD domain controller for the `active-directory` mode's test: provisioned
+//! A throwaway Samba AD domain controller for tests (the `ldap` target's `active-directory`
+//! mode, the Samba capture hook end to end): provisioned
 //! in a temporary directory, serving LDAPS with a certificate from a throwaway pwsync CA, on a
 //! random loopback address (127.x.y.z, not 127.0.0.1: AD's ports are fixed, and another test
 //! may run a DC on 127.0.0.1 at the same time). Samba listens only on addresses an interface
@@ -24,13 +25,28 @@ const LDAPSEARCH: &str = "/usr/bin/ldapsearch";
 pub struct SambaDc {
     pub dir: PathBuf,
     pub ip: String,
+    options: SambaOptions,
     child: Option<Child>,
+}
+
+/// What the DC runs beyond LDAP and Kerberos.
+#[derive(Debug, Clone, Default)]
+pub struct SambaOptions {
+    /// The `check password script` line of smb.conf (a command run through `/bin/sh -c`).
+    pub check_password_script: Option<String>,
+    /// Run the SMB server too, for password changes over SAMR (`smbpasswd -r`).
+    pub smb: bool,
 }
 
 impl SambaDc {
     /// Provisions and starts a DC with the user `alice`, or — when Samba is not installed —
     /// returns `None` after saying why (and fails instead when the variable CI is set).
     pub fn start() -> Option<SambaDc> {
+        SambaDc::start_with(SambaOptions::default())
+    }
+
+    /// As [`SambaDc::start`], with a check password script and services of choice.
+    pub fn start_with(options: SambaOptions) -> Option<SambaDc> {
         if ![SAMBA, SAMBA_TOOL, LDAPSEARCH].iter().all(|program| Path::new(program).exists()) {
             let why = "Samba AD is not installed (apt-get install samba samba-ad-dc winbind ldap-utils)";
             if std::env::var_os("CI").is_some() {
@@ -49,7 +65,7 @@ impl SambaDc {
         );
         let added = Command::new("ip").args(["address", "add", &format!("{ip}/32"), "dev", "lo"]).status();
         assert!(added.is_ok_and(|status| status.success()), "cannot add {ip} to lo (needs root)");
-        let mut dc = SambaDc { dir, ip, child: None };
+        let mut dc = SambaDc { dir, ip, options, child: None };
         dc.provision();
         dc.run();
         dc.samba_tool(&["user", "create", "alice", USER_INITIAL_PASSWORD]);
@@ -100,8 +116,18 @@ impl SambaDc {
             .arg(format!("--option=pid directory={dc}/run"))
             .arg(format!("--option=ncalrpc dir={dc}/run/ncalrpc"))
             .arg(format!("--option=ntp signd socket directory={dc}/run/ntp_signd"))
-            .arg("--option=server services=-dns -nbt -wrepl -drepl -kcc -dnsupdate -ntp_signd -s3fs")
+            .arg(if self.options.smb {
+                "--option=server services=-dns -nbt -wrepl -drepl -kcc -dnsupdate -ntp_signd"
+            } else {
+                "--option=server services=-dns -nbt -wrepl -drepl -kcc -dnsupdate -ntp_signd -s3fs"
+            })
             .arg("--option=prefork children=1")
+            .args(
+                self.options
+                    .check_password_script
+                    .iter()
+                    .map(|script| format!("--option=check password script={script}")),
+            )
             .output()
             .unwrap();
         assert!(output.status.success(), "provision failed: {}", String::from_utf8_lossy(&output.stdout));
@@ -119,7 +145,8 @@ impl SambaDc {
         std::fs::write(self.conf(), conf.replacen("[global]\n", &extra, 1)).unwrap();
     }
 
-    fn run(&mut self) {
+    /// Starts the DC's processes and waits until LDAP answers (also after [`SambaDc::stop`]).
+    pub fn run(&mut self) {
         let log = std::fs::File::create(self.dir.join("samba.out")).unwrap();
         let child = Command::new(SAMBA)
             .arg("-s")
@@ -153,16 +180,23 @@ impl SambaDc {
         }
     }
 
-    fn samba_tool(&self, args: &[&str]) {
-        let output = Command::new(SAMBA_TOOL)
-            .args(args)
-            .args(["-H", &self.ldap_url(), "-U", &format!("administrator%{ADMIN_PASSWORD}")])
-            .output()
-            .unwrap();
+    /// Runs `samba-tool ARGS` against the DC as Administrator and insists on success.
+    pub fn samba_tool(&self, args: &[&str]) {
+        let output = self.try_samba_tool(args);
         assert!(output.status.success(), "samba-tool {args:?}: {}", String::from_utf8_lossy(&output.stderr));
     }
 
-    fn stop(&mut self) {
+    /// Runs `samba-tool ARGS` against the DC as Administrator.
+    pub fn try_samba_tool(&self, args: &[&str]) -> std::process::Output {
+        Command::new(SAMBA_TOOL)
+            .args(args)
+            .args(["-H", &self.ldap_url(), "-U", &format!("administrator%{ADMIN_PASSWORD}")])
+            .output()
+            .unwrap()
+    }
+
+    /// Stops every process of the DC (its data stays; [`SambaDc::run`] starts it again).
+    pub fn stop(&mut self) {
         let Some(mut child) = self.child.take() else { return };
         let group = format!("-{}", child.id());
         let _ = Command::new("kill").args(["-TERM", "--", &group]).status();

@@ -1,0 +1,226 @@
+//! pwsync on a real Samba AD domain controller, started by the test on a loopback address: the
+//! check password script is `pwsync-capture --samba`, the client asks the DC over verified
+//! LDAPS which accounts are in scope and whether a change committed, and the server's recorder
+//! target shows which passwords arrived (as SHA-256, in order).
+//!
+//! One DC serves every scenario in turn (provisioning one takes most of a minute): three change
+//! routes with a non-ASCII password, nested-group scope, computer accounts, filter
+//! metacharacters in account names, a change Samba refuses after the script accepted it, and
+//! the DC stopped while a change waits.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{pending_records, sha256_hex, wait_for, Client, Deployment, Server, TestDir};
+use pwsync_testbed::samba_ad::{self, SambaDc, SambaOptions};
+
+const BASE_DN: &str = "DC=example,DC=test";
+const SYNC_GROUP: &str = "CN=pwsync-sync,CN=Users,DC=example,DC=test";
+
+fn suffix() -> String {
+    format!("{:06}", rand::random_range(0..1_000_000))
+}
+
+/// The scope filter of the test: people who are members of pwsync-sync, also through nested
+/// groups (LDAP_MATCHING_RULE_IN_CHAIN).
+fn scope_filter() -> String {
+    format!("(&(objectCategory=person)(objectClass=user)(memberOf:1.2.840.113556.1.4.1941:={SYNC_GROUP}))")
+}
+
+/// A user's own password change over LDAP: delete the old unicodePwd, add the new one, bound
+/// as the user. Returns the directory's refusal, if any.
+fn self_change_over_ldap(dc: &SambaDc, account: &str, old: &str, new: &str) -> Result<(), String> {
+    let quoted_utf16 = |password: &str| {
+        format!("\"{password}\"").encode_utf16().flat_map(u16::to_le_bytes).collect::<Vec<u8>>()
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let (connection, mut ldap) = ldap3::LdapConnAsync::new(&dc.ldap_url()).await.unwrap();
+        tokio::spawn(connection.drive());
+        ldap.simple_bind(&format!("{account}@example.test"), old)
+            .await
+            .and_then(|result| result.success())
+            .map_err(|error| format!("bind: {error}"))?;
+        let old_value = quoted_utf16(old);
+        let new_value = quoted_utf16(new);
+        let changes = vec![
+            ldap3::Mod::Delete(&b"unicodePwd"[..], std::collections::HashSet::from([&old_value[..]])),
+            ldap3::Mod::Add(&b"unicodePwd"[..], std::collections::HashSet::from([&new_value[..]])),
+        ];
+        let dn = format!("CN={account},CN=Users,{BASE_DN}");
+        ldap.modify(&dn, changes)
+            .await
+            .and_then(|result| result.success())
+            .map(drop)
+            .map_err(|error| error.to_string())
+    })
+}
+
+/// `smbpasswd -r`: a user's own change over SAMR (SMB), the old and new password on stdin.
+fn self_change_over_samr(dc: &SambaDc, account: &str, old: &str, new: &str) {
+    let mut child = Command::new("smbpasswd")
+        .args(["-r", &dc.ip, "-U", account, "-s"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("smbpasswd (samba-common-bin) is installed with Samba");
+    child.stdin.take().unwrap().write_all(format!("{old}\n{new}\n{new}\n").as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "smbpasswd -r: {}", String::from_utf8_lossy(&output.stderr));
+}
+
+fn wait_recorded(deployment: &Deployment, account: &str, password: &str) {
+    let hash = sha256_hex(password);
+    wait_for(Duration::from_secs(30), &format!("{account}'s new password at the target"), || {
+        deployment.recorded().iter().any(|(_, recorded, sha)| recorded == account && *sha == hash)
+    });
+}
+
+fn not_recorded(deployment: &Deployment, password: &str) -> bool {
+    let hash = sha256_hex(password);
+    !deployment.recorded().iter().any(|(_, _, sha)| *sha == hash)
+}
+
+fn audited_by_key(deployment: &Deployment, event: &str, account: &str) -> bool {
+    let conn =
+        rusqlite::Connection::open_with_flags(&deployment.ledger, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    let key = format!("{}\\{}", common::DOMAIN, account.to_lowercase());
+    conn.query_row("SELECT count(*) FROM audit WHERE event = ?1 AND account_key = ?2", [event, &key], |row| {
+        row.get::<_, i64>(0)
+    })
+    .unwrap()
+        > 0
+}
+
+#[test]
+fn samba_dc_changes_reach_the_target_in_scope_committed_and_exact() {
+    let test_dir = TestDir::new("samba");
+    let deployment = Deployment::new(&test_dir.path, true);
+    let spool = test_dir.path.join("spool-dc1");
+    let hook = format!(
+        "{} --samba --spool {} --key {} --origin dc1",
+        env!("CARGO_BIN_EXE_pwsync-capture"),
+        spool.display(),
+        deployment.public_key.display()
+    );
+    let options = SambaOptions { check_password_script: Some(hook), smb: true };
+    let Some(mut dc) = SambaDc::start_with(options) else { return };
+    dc.samba_tool(&[
+        "domain",
+        "passwordsettings",
+        "set",
+        "--min-pwd-age=0",
+        "--max-pwd-age=0",
+        "--history-length=0",
+    ]);
+    dc.samba_tool(&["group", "add", "pwsync-sync"]);
+    dc.samba_tool(&["group", "add", "helpdesk"]);
+    dc.samba_tool(&["group", "addmembers", "pwsync-sync", "helpdesk"]);
+    dc.samba_tool(&["group", "addmembers", "helpdesk", "alice"]);
+    dc.samba_tool(&["user", "create", "jörg", "JörgInitial1!"]);
+    dc.samba_tool(&["group", "addmembers", "pwsync-sync", "jörg"]);
+    dc.samba_tool(&["user", "create", "bob", "BobInitial1!"]);
+    dc.samba_tool(&["computer", "create", "WS01"]);
+
+    let server = Server::start(&deployment);
+    let setup = deployment.add_client("dc1", &server);
+    assert_eq!(setup.spool, spool);
+    let bind_password_file = test_dir.path.join("scope-bind.secret");
+    std::fs::write(&bind_password_file, format!("{}\n", samba_ad::ADMIN_PASSWORD)).unwrap();
+    let private = <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o600);
+    std::fs::set_permissions(&bind_password_file, private).unwrap();
+    let mut config = std::fs::read_to_string(&setup.config).unwrap();
+    config.push_str(&format!(
+        "\n[scope]\nkind = \"ldap\"\nurl = {:?}\nca_file = {:?}\nbind_dn = {:?}\nbind_password_file = {:?}\n\
+         base_dn = {BASE_DN:?}\nfilter = {:?}\nconfirm_window_s = 3\n",
+        dc.ldaps_url(),
+        dc.ca_file(),
+        samba_ad::ADMIN_DN,
+        bind_password_file,
+        scope_filter(),
+    ));
+    std::fs::write(&setup.config, config).unwrap();
+    let client = Client::start(&setup);
+    let mut passwords = Vec::new();
+
+    // Three routes, each with a non-ASCII password that must arrive byte for byte.
+    let first = format!("Pässwörd-密码-1!{}", suffix());
+    self_change_over_ldap(&dc, "alice", samba_ad::USER_INITIAL_PASSWORD, &first).unwrap();
+    wait_recorded(&deployment, "alice", &first);
+    let second = format!("Zwëites-密码-2!{}", suffix());
+    dc.samba_tool(&["user", "setpassword", "alice", &format!("--newpassword={second}")]);
+    wait_recorded(&deployment, "alice", &second);
+    let third = format!("Drïttes-密码-3!{}", suffix());
+    self_change_over_samr(&dc, "alice", &second, &third);
+    wait_recorded(&deployment, "alice", &third);
+    // Direct and nested membership both count; the Unicode account name is found.
+    let jorg = format!("Jörgs-Neues-4!{}", suffix());
+    dc.samba_tool(&["user", "setpassword", "jörg", &format!("--newpassword={jorg}")]);
+    wait_recorded(&deployment, "jörg", &jorg);
+    passwords.extend([first, second, third.clone(), jorg]);
+
+    // Outside the filter: captured, reported, never forwarded.
+    let bob = format!("BobsNewPass-5!{}", suffix());
+    dc.samba_tool(&["user", "setpassword", "bob", &format!("--newpassword={bob}")]);
+    wait_for(Duration::from_secs(30), "bob's change put on record as out of scope", || {
+        audited_by_key(&deployment, "out_of_scope", "bob")
+    });
+    assert!(not_recorded(&deployment, &bob), "bob is outside the filter");
+    passwords.push(bob);
+
+    // A computer account: Samba does not call the script for it, and a capture of it from
+    // elsewhere is out of scope all the same.
+    let machine = format!("Machine-Pw-6!{}", suffix());
+    let machine_capture = deployment.capture(&spool, "WS01$", &machine, "dc1");
+    // Filter metacharacters in account names only ever match themselves.
+    let injections = ["*", "al*", "alice)(sAMAccountName=*", "*)(|(objectClass=*", "\\61lice", "alice\\"];
+    let mut captures = vec![("WS01$", machine_capture, machine)];
+    for account in injections {
+        let password = format!("Injected-7!{}", suffix());
+        captures.push((account, deployment.capture(&spool, account, &password, "dc1"), password));
+    }
+    wait_for(Duration::from_secs(30), "the synthetic captures settled", || pending_records(&spool) == 0);
+    for (account, id, password) in captures {
+        assert!(audited_by_key(&deployment, "out_of_scope", account), "{account:?} not put on record");
+        assert!(deployment.ledger_state(&id).is_none(), "the change of {account:?} was forwarded");
+        assert!(not_recorded(&deployment, &password), "{account:?} widened the scope");
+        passwords.push(password);
+    }
+
+    // A change Samba refuses after the script accepted it (password history) never arrives.
+    dc.samba_tool(&["domain", "passwordsettings", "set", "--history-length=5"]);
+    let refused = passwords[1].clone();
+    let error = self_change_over_ldap(&dc, "alice", &third, &refused).unwrap_err();
+    assert!(error.contains("Constraint") || error.contains("19"), "Samba should refuse it: {error}");
+    wait_for(Duration::from_secs(30), "the refused change put on record as not committed", || {
+        audited_by_key(&deployment, "not_committed", "alice")
+    });
+    let latest_alice = deployment.recorded().into_iter().filter(|(_, account, _)| account == "alice").last();
+    assert_eq!(latest_alice.unwrap().2, sha256_hex(&third), "the target keeps alice's real password");
+    dc.samba_tool(&["domain", "passwordsettings", "set", "--history-length=0"]);
+
+    // The DC stops while a change waits: it is kept, then delivered when the DC is back.
+    client.kill9();
+    let waiting = format!("WhileDcDown-8!{}", suffix());
+    dc.samba_tool(&["user", "setpassword", "alice", &format!("--newpassword={waiting}")]);
+    assert_eq!(pending_records(&spool), 1);
+    dc.stop();
+    let client = Client::start(&setup);
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(pending_records(&spool), 1, "kept while the directory cannot be asked");
+    assert!(not_recorded(&deployment, &waiting));
+    dc.run();
+    wait_recorded(&deployment, "alice", &waiting);
+    wait_for(Duration::from_secs(30), "the spool emptied", || pending_records(&spool) == 0);
+    passwords.push(waiting);
+
+    drop(client);
+    drop(server);
+    deployment.assert_no_password_anywhere(&passwords);
+    assert!(std::fs::read_dir(spool.join("failed")).unwrap().next().is_none(), "nothing failed");
+}
