@@ -200,7 +200,7 @@ fn samba_dc_changes_reach_the_target_in_scope_committed_and_exact() {
     wait_for(Duration::from_secs(30), "the refused change put on record as not committed", || {
         audited_by_key(&deployment, "not_committed", "alice")
     });
-    let latest_alice = deployment.recorded().into_iter().filter(|(_, account, _)| account == "alice").last();
+    let latest_alice = deployment.recorded().into_iter().rfind(|(_, account, _)| account == "alice");
     assert_eq!(latest_alice.unwrap().2, sha256_hex(&third), "the target keeps alice's real password");
     dc.samba_tool(&["domain", "passwordsettings", "set", "--history-length=0"]);
 
