@@ -195,6 +195,23 @@ impl SambaDc {
             .unwrap()
     }
 
+    /// Sets (or with `None` removes) the check password script in smb.conf; it takes effect
+    /// at the next [`SambaDc::run`].
+    pub fn set_check_password_script(&mut self, script: Option<&str>) {
+        let conf = std::fs::read_to_string(self.conf()).unwrap();
+        let mut lines: Vec<String> = conf
+            .lines()
+            .filter(|line| !line.trim_start().starts_with("check password script"))
+            .map(String::from)
+            .collect();
+        if let Some(script) = script {
+            let global = lines.iter().position(|line| line.trim() == "[global]").unwrap();
+            lines.insert(global + 1, format!("\tcheck password script = {script}"));
+        }
+        std::fs::write(self.conf(), lines.join("\n") + "\n").unwrap();
+        self.options.check_password_script = script.map(String::from);
+    }
+
     /// Stops every process of the DC (its data stays; [`SambaDc::run`] starts it again).
     pub fn stop(&mut self) {
         let Some(mut child) = self.child.take() else { return };

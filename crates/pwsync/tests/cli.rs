@@ -921,3 +921,91 @@ fn target_test_probes_each_target_and_names_an_unknown_one() {
     assert_eq!(output.status.code(), Some(EXIT_FAILURE));
     assert!(stderr(&output).contains("nope"), "{}", stderr(&output));
 }
+
+/// A `--samba` capture command as Samba runs it: account and UPN in the environment only.
+fn samba_capture(hook: Hook, spool: &Path, key: &Path, account: Option<&str>) -> Command {
+    let mut command = hook.command();
+    command.arg("--samba").arg("--spool").arg(spool).arg("--key").arg(key);
+    command.env_remove("SAMBA_CPS_ACCOUNT_NAME").env_remove("SAMBA_CPS_USER_PRINCIPAL_NAME");
+    if let Some(account) = account {
+        command
+            .env("SAMBA_CPS_ACCOUNT_NAME", account)
+            .env("SAMBA_CPS_USER_PRINCIPAL_NAME", "jorg@corp.example");
+    }
+    command
+}
+
+#[test]
+fn samba_mode_takes_the_account_from_the_environment_and_the_password_byte_for_byte() {
+    for hook in HOOKS {
+        let dir = TestDir::new(&format!("{hook:?}-samba"));
+        let (secret_key, public_key) = keygen(&dir.join("keys"));
+        let spool = dir.join("spool");
+        // Samba sends no newline: a trailing one is part of the password.
+        let password = "Pässwörd-密码-1!\n";
+        let output =
+            run_with_stdin(samba_capture(hook, &spool, &public_key, Some("jörg")), password.as_bytes());
+        assert!(output.status.success(), "stderr: {}", stderr(&output));
+        let (_, change) = only_record(&spool, &secret_key);
+        assert_eq!(change.password.expose(), password);
+        assert_eq!(change.account, "jörg");
+        assert_eq!(change.upn.as_deref(), Some("jorg@corp.example"));
+        assert_eq!(change.source, pwsync_seal::SourceKind::Samba);
+
+        // --account belongs to the generic mode only.
+        let mut both = samba_capture(hook, &spool, &public_key, Some("jörg"));
+        both.args(["--account", "alice"]);
+        assert_eq!(run_with_stdin(both, b"x").status.code(), Some(2));
+    }
+}
+
+#[test]
+fn samba_mode_lets_a_failed_capture_through_by_default_and_notes_it_or_refuses_when_told() {
+    for hook in HOOKS {
+        let dir = TestDir::new(&format!("{hook:?}-samba-failure"));
+        let spool = dir.join("spool");
+        std::fs::create_dir_all(&spool).unwrap();
+        std::fs::set_permissions(&spool, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let missing_key = dir.join("missing.pub");
+        let secret = b"Uncaptured-Pw-1!";
+
+        let output = run_with_stdin(samba_capture(hook, &spool, &missing_key, Some("alice")), secret);
+        assert_eq!(output.status.code(), Some(0), "allow is the default with --samba: {}", stderr(&output));
+        assert!(stderr(&output).contains("UNCAPTURED"), "{}", stderr(&output));
+        let journal = std::fs::read_to_string(spool.join("capture-failures")).unwrap();
+        assert_eq!(journal.lines().count(), 1);
+        assert!(journal.contains("\t78\talice\t"), "{journal}");
+
+        let mut reject = samba_capture(hook, &spool, &missing_key, Some("alice"));
+        reject.args(["--on-failure", "reject"]);
+        let output = run_with_stdin(reject, secret);
+        assert_eq!(output.status.code(), Some(78), "reject refuses the change: {}", stderr(&output));
+
+        // Not run by Samba at all: named, and refused when told to refuse.
+        let mut outside = samba_capture(hook, &spool, &missing_key, None);
+        outside.args(["--on-failure", "reject"]);
+        let output = run_with_stdin(outside, secret);
+        assert_eq!(output.status.code(), Some(64));
+        assert!(stderr(&output).contains("SAMBA_CPS_ACCOUNT_NAME"), "{}", stderr(&output));
+
+        for bytes in [&output.stdout, &output.stderr] {
+            assert!(!contains_bytes(bytes, secret));
+        }
+        assert!(!contains_bytes(&std::fs::read(spool.join("capture-failures")).unwrap(), secret));
+    }
+}
+
+#[test]
+fn test_scope_needs_an_ldap_scope_and_says_so() {
+    let dir = TestDir::new("test-scope-all");
+    let config = dir.join("client.toml");
+    std::fs::write(
+        &config,
+        "[client]\ndomain = \"corp.example\"\nspool = \"spool\"\nspool_keys = [\"spool.key\"]\n\
+         [server]\nurl = \"https://127.0.0.1:7443\"\nca = \"ca.pem\"\ncertificate = \"c.pem\"\nkey = \"c.key\"\n",
+    )
+    .unwrap();
+    let output = run(pwsync().args(["client", "test-scope", "alice", "--config"]).arg(&config));
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("kind = \"ldap\""), "{}", stderr(&output));
+}

@@ -224,3 +224,82 @@ fn samba_dc_changes_reach_the_target_in_scope_committed_and_exact() {
     deployment.assert_no_password_anywhere(&passwords);
     assert!(std::fs::read_dir(spool.join("failed")).unwrap().next().is_none(), "nothing failed");
 }
+
+/// The hook's cost inside the DC's own password path: admin resets timed with no check password
+/// script and with `pwsync-capture --samba`, on the same DC, both as an LDAP unicodePwd replace
+/// (the operation alone) and as a whole `samba-tool user setpassword` run. Prints text and JSON.
+///
+/// `cargo test --release -p pwsync --test samba -- --ignored --nocapture hook_latency`
+#[test]
+#[ignore = "benchmark: run by hand, see docs/benchmarks.md"]
+fn hook_latency_in_the_dc_path() {
+    const RUNS: usize = 40;
+    let test_dir = TestDir::new("samba-bench");
+    let deployment = Deployment::new(&test_dir.path, false);
+    let spool = test_dir.path.join("spool");
+    let hook = format!(
+        "{} --samba --spool {} --key {} --origin dc1",
+        env!("CARGO_BIN_EXE_pwsync-capture"),
+        spool.display(),
+        deployment.public_key.display()
+    );
+    let Some(mut dc) = SambaDc::start_with(SambaOptions::default()) else { return };
+    dc.samba_tool(&["domain", "passwordsettings", "set", "--min-pwd-age=0", "--history-length=0"]);
+    let mut results = Vec::new();
+    for (label, script) in [("no hook", None), ("pwsync-capture --samba", Some(hook.as_str()))] {
+        dc.stop();
+        dc.set_check_password_script(script);
+        dc.run();
+        let mut ldap_ms = Vec::new();
+        let mut tool_ms = Vec::new();
+        for run in 0..RUNS {
+            let password = format!("Bench-Pässwort-{run}!{}", suffix());
+            let started = std::time::Instant::now();
+            admin_reset_over_ldap(&dc, "alice", &password);
+            ldap_ms.push(started.elapsed().as_secs_f64() * 1000.0);
+            let password = format!("Bench-Tool-{run}!{}", suffix());
+            let started = std::time::Instant::now();
+            dc.samba_tool(&["user", "setpassword", "alice", &format!("--newpassword={password}")]);
+            tool_ms.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+        results.push((label, percentiles(&mut ldap_ms), percentiles(&mut tool_ms)));
+    }
+    println!("admin reset of one account on a Samba AD DC, {RUNS} runs each (ms)");
+    println!(
+        "{:<26} {:>10} {:>10} {:>14} {:>14}",
+        "check password script", "ldap p50", "ldap p90", "samba-tool p50", "samba-tool p90"
+    );
+    for (label, ldap, tool) in &results {
+        println!("{label:<26} {:>10.1} {:>10.1} {:>14.1} {:>14.1}", ldap.0, ldap.1, tool.0, tool.1);
+    }
+    let json: Vec<serde_json::Value> = results
+        .iter()
+        .map(|(label, ldap, tool)| {
+            serde_json::json!({"hook": label, "runs": RUNS, "ldap_replace_ms": {"p50": ldap.0, "p90": ldap.1},
+                "samba_tool_setpassword_ms": {"p50": tool.0, "p90": tool.1}})
+        })
+        .collect();
+    println!("{}", serde_json::json!({"benchmark": "samba_hook_latency", "results": json}));
+    assert_eq!(pending_records(&spool), 2 * RUNS, "every change with the hook was captured");
+}
+
+/// An administrator's reset over LDAP: replace unicodePwd, bound as Administrator.
+fn admin_reset_over_ldap(dc: &SambaDc, account: &str, new: &str) {
+    let value = format!("\"{new}\"").encode_utf16().flat_map(u16::to_le_bytes).collect::<Vec<u8>>();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let (connection, mut ldap) = ldap3::LdapConnAsync::new(&dc.ldap_url()).await.unwrap();
+        tokio::spawn(connection.drive());
+        ldap.simple_bind(samba_ad::ADMIN_DN, samba_ad::ADMIN_PASSWORD).await.unwrap().success().unwrap();
+        let replace = ldap3::Mod::Replace(&b"unicodePwd"[..], std::collections::HashSet::from([&value[..]]));
+        let dn = format!("CN={account},CN=Users,{BASE_DN}");
+        ldap.modify(&dn, vec![replace]).await.unwrap().success().unwrap();
+    });
+}
+
+/// (p50, p90) of `values`, sorted in place.
+fn percentiles(values: &mut [f64]) -> (f64, f64) {
+    values.sort_by(f64::total_cmp);
+    let at = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
+    (at(0.5), at(0.9))
+}
