@@ -148,6 +148,31 @@ fn samba_dc_changes_reach_the_target_in_scope_committed_and_exact() {
     let client = Client::start(&setup);
     let mut passwords = Vec::new();
 
+    // test-scope shows the query that decides, and tells a filtered-out account from a typo.
+    let test_scope = |account: &str| {
+        common::pwsync()
+            .args(["client", "test-scope", account, "--config"])
+            .arg(&setup.config)
+            .output()
+            .unwrap()
+    };
+    let alice = test_scope("alice");
+    let text = String::from_utf8_lossy(&alice.stdout);
+    assert!(alice.status.success() && text.contains("IN SCOPE"), "{text}");
+    assert!(
+        text.contains("(&(sAMAccountName=alice)(&(objectCategory=person)")
+            && text.contains("CN=alice,CN=Users")
+    );
+    let bob = test_scope("bob");
+    let text = String::from_utf8_lossy(&bob.stdout);
+    assert_eq!(bob.status.code(), Some(1));
+    assert!(text.contains("OUT OF SCOPE") && text.contains("exists (CN=bob,CN=Users"), "{text}");
+    let star = test_scope("al*");
+    assert!(
+        String::from_utf8_lossy(&star.stdout).contains("(sAMAccountName=al\\2a)"),
+        "escaped in the query"
+    );
+
     // Three routes, each with a non-ASCII password that must arrive byte for byte.
     let first = format!("Pässwörd-密码-1!{}", suffix());
     self_change_over_ldap(&dc, "alice", samba_ad::USER_INITIAL_PASSWORD, &first).unwrap();
