@@ -25,11 +25,13 @@ packages=(
     passwd         # useradd/userdel for the throw-away user of that test
     slapd          # a real OpenLDAP directory for crates/pwsync-server/tests/ldap_target.rs
     ldap-utils     # ldapsearch: readiness probe of the Samba AD test DC; inspecting slapd by hand
-    samba          # a real Samba AD DC for the ldap target's active-directory mode (ldap_target.rs)
+    samba          # a real Samba AD DC: the ldap target's active-directory mode (ldap_target.rs) and the
+                   # Samba hook end to end (crates/pwsync/tests/samba.rs)
     samba-ad-dc    # the AD DC role of that Samba
     winbind        # needed by the Samba AD DC
     samba-ad-provision   # provisioning templates (only recommended; this script skips recommends)
     samba-dsdb-modules   # the AD database modules (only recommended)
+    samba-common-bin     # smbpasswd -r: a user's own password change over SAMR in samba.rs
 )
 missing=()
 for package in "${packages[@]}"; do
