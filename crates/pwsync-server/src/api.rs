@@ -128,6 +128,18 @@ async fn read_body(request: Request, state: &ApiState) -> Result<Bytes, Response
     Ok(body)
 }
 
+/// Reads and parses a JSON body, answering any refusal as an `ApiError`. The raw body is
+/// dropped before returning: for changes it holds passwords.
+async fn read_json<T: serde::de::DeserializeOwned>(
+    request: Request,
+    state: &ApiState,
+) -> Result<T, Response> {
+    let body = read_body(request, state).await?;
+    serde_json::from_slice(&body).map_err(|json_error| {
+        error(StatusCode::BAD_REQUEST, MALFORMED_BODY, describe_json_error(&json_error))
+    })
+}
+
 /// Records each notice (a change the client does not forward) in the audit trail and answers
 /// with the ids recorded, so that the client deletes only what is on record.
 async fn post_notices(
@@ -135,15 +147,9 @@ async fn post_notices(
     Extension(peer): Extension<Peer>,
     request: Request,
 ) -> Response {
-    let body = match read_body(request, &state).await {
-        Ok(body) => body,
-        Err(refusal) => return refusal,
-    };
-    let batch: NoticeBatch = match serde_json::from_slice(&body) {
+    let batch: NoticeBatch = match read_json(request, &state).await {
         Ok(batch) => batch,
-        Err(json_error) => {
-            return error(StatusCode::BAD_REQUEST, MALFORMED_BODY, describe_json_error(&json_error));
-        }
+        Err(refusal) => return refusal,
     };
     if let Err(invalid) = batch.validate() {
         return error(StatusCode::BAD_REQUEST, invalid.code(), invalid.to_string());
@@ -201,17 +207,10 @@ async fn post_changes(
     Extension(peer): Extension<Peer>,
     request: Request,
 ) -> Response {
-    let body = match read_body(request, &state).await {
-        Ok(body) => body,
+    let batch: ChangeBatch = match read_json(request, &state).await {
+        Ok(batch) => batch,
         Err(refusal) => return refusal,
     };
-    let batch: ChangeBatch = match serde_json::from_slice(&body) {
-        Ok(batch) => batch,
-        Err(json_error) => {
-            return error(StatusCode::BAD_REQUEST, MALFORMED_BODY, describe_json_error(&json_error));
-        }
-    };
-    drop(body);
     if let Err(invalid) = batch.validate() {
         return error(StatusCode::BAD_REQUEST, invalid.code(), invalid.to_string());
     }
