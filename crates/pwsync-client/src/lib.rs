@@ -8,6 +8,7 @@
 
 pub mod backoff;
 pub mod config;
+pub mod contact;
 pub mod daemon;
 pub mod scope;
 pub mod sender;
@@ -114,7 +115,9 @@ pub fn build(config: ClientConfig) -> Result<Vec<daemon::Daemon>, ClientError> {
     pwsync_tls::install_crypto_provider();
     let keys = Arc::new(load_spool_keys(&config.client.spool_keys)?);
     check_certificate_domain(&config)?;
-    let sender = Arc::new(sender::Sender::new(&config.server)?);
+    let sender = Arc::new(
+        sender::Sender::new(&config.server)?.with_contact_log(contact::ContactLog::new(&config.client.spool)),
+    );
     let spool = Spool::open(&config.client.spool)?;
     let scope: Arc<dyn scope::Scope> = match config.scope {
         ScopeConfig::All => Arc::new(scope::AllAccounts),

@@ -14,6 +14,7 @@ use crate::config::ServerSection;
 pub struct Sender {
     http: reqwest::Client,
     url: String,
+    contact: Option<crate::contact::ContactLog>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -38,10 +39,27 @@ impl Sender {
             .build()
             .map_err(|error| crate::ClientError::Http(error_chain(&error)))?;
         let url = format!("{}{}", server.url.trim_end_matches('/'), CHANGES_PATH);
-        Ok(Sender { http, url })
+        Ok(Sender { http, url, contact: None })
+    }
+
+    /// Records every request's outcome in the spool's state file (for `pwsync status`).
+    pub fn with_contact_log(mut self, contact: crate::contact::ContactLog) -> Sender {
+        self.contact = Some(contact);
+        self
     }
 
     pub async fn send(&self, batch: &ChangeBatch) -> Result<BatchVerdicts, SendError> {
+        let result = self.send_once(batch).await;
+        if let Some(contact) = &self.contact {
+            match &result {
+                Ok(_) => contact.succeeded(),
+                Err(error) => contact.failed(&error.to_string()),
+            }
+        }
+        result
+    }
+
+    async fn send_once(&self, batch: &ChangeBatch) -> Result<BatchVerdicts, SendError> {
         let body = zeroize::Zeroizing::new(
             serde_json::to_vec(batch)
                 .map_err(|error| SendError::BadAnswer(format!("cannot encode: {error}")))?,

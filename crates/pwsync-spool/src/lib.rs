@@ -26,4 +26,4 @@ mod spool;
 pub use capture::{CaptureInput, Captured};
 pub use error::{CaptureError, SpoolError};
 pub use failure::{FailedRecord, FailureReason, MAX_DETAIL_LEN};
-pub use spool::{PendingRecord, Spool, SpoolStats, FAILED_DIR};
+pub use spool::{PendingRecord, Spool, SpoolStats, CLIENT_STATE_FILE, FAILED_DIR};

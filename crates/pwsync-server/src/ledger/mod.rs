@@ -6,6 +6,7 @@
 //! A caller's request is answered only after its transaction is durable, so an answer the
 //! client acts upon is never lost by a crash. This module must never receive a password.
 
+mod report;
 mod store;
 mod summary;
 mod types;
@@ -17,6 +18,7 @@ use std::thread;
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
+pub use report::{Bucket, ChangeView, ClientSeen, LedgerReader, TargetHealth, TargetOutcome};
 pub use summary::{quantile, summarize, LedgerSummary};
 pub use types::{Admission, AuditEvent, ChangeRecord, ChangeState, LedgerError, TargetResult, TargetState};
 
