@@ -90,6 +90,11 @@ impl Daemon {
         }
     }
 
+    /// The HTTPS sender this lane shares with the others.
+    pub fn sender(&self) -> Arc<Sender> {
+        self.sender.clone()
+    }
+
     /// Runs until `shutdown` resolves. A pass in progress is finished first, so no answer the
     /// server already gave is left unacted upon.
     pub async fn run(mut self, wake: Arc<Notify>, shutdown: impl std::future::Future<Output = ()>) {

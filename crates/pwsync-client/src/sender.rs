@@ -14,6 +14,7 @@ use crate::config::ServerSection;
 pub struct Sender {
     http: reqwest::Client,
     url: String,
+    status_url: String,
     contact: Option<crate::contact::ContactLog>,
 }
 
@@ -39,7 +40,8 @@ impl Sender {
             .build()
             .map_err(|error| crate::ClientError::Http(error_chain(&error)))?;
         let url = format!("{}{}", server.url.trim_end_matches('/'), CHANGES_PATH);
-        Ok(Sender { http, url, contact: None })
+        let status_url = format!("{}{}", server.url.trim_end_matches('/'), pwsync_proto::CLIENT_STATUS_PATH);
+        Ok(Sender { http, url, status_url, contact: None })
     }
 
     /// Records every request's outcome in the spool's state file (for `pwsync status`).
@@ -49,14 +51,57 @@ impl Sender {
     }
 
     pub async fn send(&self, batch: &ChangeBatch) -> Result<BatchVerdicts, SendError> {
+        let started = std::time::Instant::now();
         let result = self.send_once(batch).await;
+        self.record_outcome(&result, started);
+        if let Ok(verdicts) = &result {
+            verdicts.verdicts.iter().for_each(|entry| crate::metrics::verdict(entry.verdict.name()));
+        }
+        result
+    }
+
+    /// Sends the daemon's status report; the answer lists the operator's retries.
+    pub async fn report(
+        &self,
+        report: &pwsync_proto::ClientStatusReport,
+    ) -> Result<pwsync_proto::ClientStatusAnswer, SendError> {
+        let started = std::time::Instant::now();
+        let result = self.report_once(report).await;
+        self.record_outcome(&result, started);
+        result
+    }
+
+    fn record_outcome<T>(&self, result: &Result<T, SendError>, started: std::time::Instant) {
+        crate::metrics::request(result.is_ok(), started.elapsed().as_secs_f64());
         if let Some(contact) = &self.contact {
-            match &result {
+            match result {
                 Ok(_) => contact.succeeded(),
                 Err(error) => contact.failed(&error.to_string()),
             }
         }
-        result
+    }
+
+    async fn report_once(
+        &self,
+        report: &pwsync_proto::ClientStatusReport,
+    ) -> Result<pwsync_proto::ClientStatusAnswer, SendError> {
+        let response = self
+            .http
+            .post(&self.status_url)
+            .json(report)
+            .send()
+            .await
+            .map_err(|error| SendError::Unreachable(error_chain(&error)))?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(|error| SendError::Unreachable(error_chain(&error)))?;
+        if status.is_success() {
+            return serde_json::from_slice(&bytes).map_err(|error| SendError::BadAnswer(error.to_string()));
+        }
+        let (code, message) = match serde_json::from_slice::<ApiError>(&bytes) {
+            Ok(api) => (api.error.code, api.error.message),
+            Err(_) => ("http_error".into(), format!("HTTP {status}")),
+        };
+        Err(SendError::Refused { status: status.as_u16(), code, message })
     }
 
     async fn send_once(&self, batch: &ChangeBatch) -> Result<BatchVerdicts, SendError> {

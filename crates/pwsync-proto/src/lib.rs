@@ -8,11 +8,15 @@
 //! [`SecretString`], zeroizes on drop and redacts itself in `Debug`.
 
 mod change;
+mod client_status;
 mod limits;
 mod secret;
 mod verdict;
 
 pub use change::{ChangeBatch, Identity, WireChange};
+pub use client_status::{
+    ClientStatusAnswer, ClientStatusReport, CLIENT_STATUS_PATH, MAX_REPORTED_FAILED, MAX_VERSION_BYTES,
+};
 pub use limits::{ProtoError, MAX_ACCOUNT_BYTES, MAX_BATCH_CHANGES, MAX_BODY_BYTES, MAX_PASSWORD_BYTES};
 pub use secret::SecretString;
 pub use verdict::{ApiError, ApiErrorBody, BatchVerdicts, Verdict, VerdictEntry};

@@ -195,6 +195,7 @@ async fn post_changes(
             },
             (None, None) => unreachable!("every change has a task or a verdict"),
         };
+        crate::metrics::verdict(verdict.name());
         verdicts.push(VerdictEntry { id, verdict });
     }
     (StatusCode::OK, Json(BatchVerdicts { verdicts })).into_response()

@@ -127,11 +127,14 @@ impl Dispatcher {
         let results = outcomes.into_iter().map(|(result, _)| result).collect();
         match self.ledger.finish(change.id.clone(), self.target_names.clone(), results).await {
             Ok((ChangeState::Applied, _)) => {
+                crate::metrics::change_settled("applied");
+                crate::metrics::change_latency(change.captured_at_ns, crate::ledger::now_ns());
                 tracing::info!(change_id = %change.id, account = %account_key, "change applied");
                 Verdict::Applied
             }
             Ok((ChangeState::Rejected, reason)) => {
                 let reason = reason.unwrap_or_else(|| "rejected".into());
+                crate::metrics::change_settled("rejected");
                 tracing::warn!(change_id = %change.id, account = %account_key, %reason, "change rejected");
                 Verdict::Rejected { reason }
             }
@@ -164,6 +167,7 @@ async fn call_target(paced: &PacedTarget, request: &ApplyRequest) -> (TargetResu
             (TargetState::Retry, Some(scrub(&reason, password)), retry_after)
         }
     };
+    crate::metrics::target_call(&name, state.as_str(), latency_us as f64 / 1e6, after.is_some());
     (TargetResult { target: name, state, reason, latency_us }, after)
 }
 

@@ -12,26 +12,6 @@ use std::time::Duration;
 
 use common::*;
 
-/// Adds an exec target "gate" that rejects every change while `gate` exists, applies otherwise.
-pub fn add_gate_target(deployment: &Deployment) -> std::path::PathBuf {
-    let gate = deployment.dir.join("gate-closed");
-    let script = deployment.dir.join("gate.sh");
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\ncat >/dev/null\nif [ -e {gate:?} ]; then echo '{{\"result\":\"rejected\",\"reason\":\"gate closed\"}}'; exit 1; fi\nexit 0\n"
-        ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let mut config = std::fs::read_to_string(&deployment.server_config).unwrap();
-    config.push_str(&format!("\n[[target]]\nkind = \"exec\"\nname = \"gate\"\nprogram = {script:?}\n"));
-    std::fs::write(&deployment.server_config, config).unwrap();
-    std::fs::write(&gate, "").unwrap();
-    gate
-}
-
 fn run(args: &[&str], config: &Path) -> Output {
     pwsync().args(args).arg("--config").arg(config).output().unwrap()
 }
@@ -56,7 +36,7 @@ fn ok_text(args: &[&str], config: &Path, outputs: &mut Vec<Vec<u8>>) -> String {
 fn operators_list_retry_and_purge_failures_and_see_changes_and_status_on_both_sides() {
     let dir = TestDir::new("ops-cli");
     let deployment = Deployment::new(&dir.path, false);
-    let gate = add_gate_target(&deployment);
+    let gate = deployment.add_gate_target();
     let server = Server::start(&deployment);
     let setup = deployment.add_client("dc1", &server);
     let client = Client::start(&setup);

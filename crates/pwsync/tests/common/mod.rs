@@ -6,6 +6,8 @@
 
 #![allow(dead_code)]
 
+pub mod prometheus;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -120,6 +122,44 @@ impl Deployment {
         }
     }
 
+    /// Adds an `[operator]` table (listener on a free loopback port, a token file, operator
+    /// certificates named `admin` accepted) and returns the token.
+    pub fn enable_operator(&self) -> String {
+        use rand::distr::{Alphanumeric, SampleString};
+        use std::os::unix::fs::PermissionsExt;
+        let token = Alphanumeric.sample_string(&mut rand::rng(), 40);
+        let token_file = self.dir.join("operator.token");
+        std::fs::write(&token_file, format!("{token}\n")).unwrap();
+        std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let mut config = std::fs::read_to_string(&self.server_config).unwrap();
+        config.push_str(&format!(
+            "\n[operator]\nlisten = \"127.0.0.1:0\"\ntoken_file = {token_file:?}\nclient_ca = {:?}\nclient_names = [\"admin\"]\n",
+            self.pki.join("ca.pem")
+        ));
+        std::fs::write(&self.server_config, config).unwrap();
+        token
+    }
+
+    /// Adds an exec target "gate" that rejects every change while the returned file exists
+    /// (it is created closed) and applies otherwise.
+    pub fn add_gate_target(&self) -> PathBuf {
+        let gate = self.dir.join("gate-closed");
+        let script = self.dir.join("gate.sh");
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\ncat >/dev/null\nif [ -e {gate:?} ]; then echo '{{\"result\":\"rejected\",\"reason\":\"gate closed\"}}'; exit 1; fi\nexit 0\n"
+            ),
+        )
+        .unwrap();
+        make_executable(&script);
+        let mut config = std::fs::read_to_string(&self.server_config).unwrap();
+        config.push_str(&format!("\n[[target]]\nkind = \"exec\"\nname = \"gate\"\nprogram = {script:?}\n"));
+        std::fs::write(&self.server_config, config).unwrap();
+        std::fs::write(&gate, "").unwrap();
+        gate
+    }
+
     pub fn issue_client(&self, name: &str, domains: &[&str], validity: Validity) -> (PathBuf, PathBuf) {
         let domains: Vec<String> = domains.iter().map(|d| d.to_string()).collect();
         let files = pwsync_tls::issue_client(&self.pki, name, &domains, &self.pki, validity).unwrap();
@@ -135,7 +175,8 @@ impl Deployment {
             format!(
                 "[client]\ndomain = {DOMAIN:?}\nspool = {spool:?}\nspool_keys = [{:?}]\nbatch_size = 100\nrescan_interval_ms = 2000\n\n\
                  [server]\nurl = \"https://{}\"\nca = {:?}\ncertificate = {certificate:?}\nkey = {key:?}\nrequest_timeout_ms = 15000\n\n\
-                 [retry]\ninitial_backoff_ms = 100\nmax_backoff_ms = 1000\n",
+                 [retry]\ninitial_backoff_ms = 100\nmax_backoff_ms = 1000\n\n\
+                 [operations]\nstatus_interval_ms = 300\n",
                 self.secret_key,
                 server.address,
                 self.pki.join("ca.pem"),
@@ -246,6 +287,8 @@ fn make_executable(path: &Path) {
 pub struct Server {
     child: Child,
     pub address: String,
+    /// The operator listener's address, when the configuration has an `[operator]` table.
+    pub operator_address: Option<String>,
     pub log: PathBuf,
 }
 
@@ -284,7 +327,9 @@ impl Server {
             .stderr(log_file)
             .spawn()
             .unwrap();
-        let mut server = Server { child, address: String::new(), log };
+        let operator_ready = deployment.dir.join("server.ready.operator");
+        let _ = std::fs::remove_file(&operator_ready);
+        let mut server = Server { child, address: String::new(), operator_address: None, log };
         wait_for(Duration::from_secs(30), "server ready", || {
             if let Some(status) = server.child.try_wait().unwrap() {
                 panic!(
@@ -295,6 +340,8 @@ impl Server {
             std::fs::read_to_string(&ready).is_ok()
         });
         server.address = std::fs::read_to_string(&ready).unwrap().trim().to_string();
+        server.operator_address =
+            std::fs::read_to_string(&operator_ready).ok().map(|text| text.trim().to_string());
         server
     }
 
@@ -371,4 +418,60 @@ pub fn failed_reasons(spool: &Path) -> Vec<String> {
         .unwrap_or_default();
     reasons.sort();
     reasons
+}
+
+/// A free TCP port on 127.0.0.1 (bound and released: another process could take it first,
+/// which a test would notice as a failure to start).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Appends lines to a client's configuration file (e.g. `metrics_listen` under `[operations]`,
+/// which is the last table).
+pub fn append_to_client_config(setup: &ClientSetup, text: &str) {
+    let mut config = std::fs::read_to_string(&setup.config).unwrap();
+    config.push_str(text);
+    std::fs::write(&setup.config, config).unwrap();
+}
+
+/// An HTTPS GET with the deployment CA trusted and, optionally, a client certificate.
+/// Returns (status, body).
+pub fn https_get(
+    deployment: &Deployment,
+    url: &str,
+    bearer: Option<&str>,
+    identity: Option<(&Path, &Path)>,
+) -> (u16, String) {
+    let ca = deployment.pki.join("ca.pem");
+    let tls = match identity {
+        Some((certificate, key)) => pwsync_tls::client_config(&ca, certificate, key).unwrap(),
+        None => pwsync_tls::client_config_without_identity(&ca).unwrap(),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let http = reqwest::Client::builder()
+            .tls_backend_preconfigured((*tls).clone())
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap();
+        let mut request = http.get(url);
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap())
+    })
+}
+
+/// A plain HTTP GET (the client's loopback metrics listener). Returns (status, body).
+pub fn http_get(url: &str) -> (u16, String) {
+    pwsync_tls::install_crypto_provider();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+        let response = http.get(url).send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap())
+    })
 }
