@@ -30,6 +30,7 @@ packages=(
     winbind        # needed by the Samba AD DC
     samba-ad-provision   # provisioning templates (only recommended; this script skips recommends)
     samba-dsdb-modules   # the AD database modules (only recommended)
+    systemd        # systemd-analyze verify of packaging/systemd/*.service (crates/pwsync/tests/service.rs)
 )
 missing=()
 for package in "${packages[@]}"; do

@@ -15,6 +15,7 @@ pub mod operations;
 pub mod reporter;
 pub mod scope;
 pub mod sender;
+pub mod service_manager;
 pub mod watcher;
 
 use std::path::Path;
@@ -188,11 +189,13 @@ pub async fn run(
             },
         ))
     };
+    service_manager::ready();
     let all_lanes = futures_util::future::join_all(lanes);
     tokio::pin!(all_lanes);
     tokio::select! {
         _ = &mut all_lanes => {}
         _ = shutdown => {
+            service_manager::stopping();
             let _ = stop.send(true);
             all_lanes.await;
         }

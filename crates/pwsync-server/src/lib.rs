@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod operator;
 pub mod ordering;
 pub mod redact;
+pub mod service_manager;
 pub mod targets;
 
 use std::path::PathBuf;
@@ -230,12 +231,14 @@ pub async fn run(
             .map_err(|source| ServerError::ReadyFile { path: path.clone(), source })?;
     }
     tracing::info!(%bound, targets = ?target_names, ledger = %config.ledger.path.display(), "pwsync server ready");
+    service_manager::ready();
     let listener =
         listener::Listener { tcp, tls, router, ledger, max_connections: config.server.max_connections };
     listener
         .serve(
             async move {
                 shutdown.await;
+                service_manager::stopping();
                 let _ = stop.send(true);
             },
             SHUTDOWN_DRAIN,

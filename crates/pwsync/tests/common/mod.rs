@@ -257,6 +257,9 @@ impl Deployment {
                     stack.push(path);
                     continue;
                 }
+                if !path.is_file() {
+                    continue; // sockets and the like hold no data to scan
+                }
                 let bytes = std::fs::read(&path).unwrap();
                 scanned += 1;
                 for password in passwords {
@@ -299,6 +302,11 @@ impl Server {
 
     /// Starts on a fixed address (to restart a killed server where its clients expect it).
     pub fn start_on(deployment: &Deployment, address: Option<&str>) -> Server {
+        Self::start_with(deployment, address, &[])
+    }
+
+    /// Starts with extra environment variables (e.g. `NOTIFY_SOCKET`).
+    pub fn start_with(deployment: &Deployment, address: Option<&str>, envs: &[(&str, &Path)]) -> Server {
         if let Some(address) = address {
             let text = std::fs::read_to_string(&deployment.server_config).unwrap();
             let text = text
@@ -323,6 +331,7 @@ impl Server {
             .arg(&deployment.server_config)
             .arg("--ready-file")
             .arg(&ready)
+            .envs(envs.iter().map(|(key, value)| (*key, *value)))
             .stdout(log_file.try_clone().unwrap())
             .stderr(log_file)
             .spawn()
@@ -349,6 +358,33 @@ impl Server {
         self.child.kill().unwrap(); // SIGKILL
         self.child.wait().unwrap();
     }
+
+    /// Sends SIGTERM (what systemd sends to stop a service).
+    pub fn terminate(&self) {
+        terminate(&self.child);
+    }
+
+    /// Waits for the process to exit by itself, at most `timeout`.
+    pub fn wait_exit(&mut self, timeout: Duration) -> std::process::ExitStatus {
+        wait_exit(&mut self.child, timeout)
+    }
+}
+
+fn terminate(child: &Child) {
+    // SAFETY: kill(2) with a pid this test started and still owns (not yet reaped).
+    let result = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    assert_eq!(result, 0, "kill -TERM failed");
+}
+
+fn wait_exit(child: &mut Child, timeout: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "the process did not exit within {timeout:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 impl Drop for Server {
@@ -365,10 +401,16 @@ pub struct Client {
 
 impl Client {
     pub fn start(setup: &ClientSetup) -> Client {
+        Self::start_with(setup, &[])
+    }
+
+    /// Starts with extra environment variables (e.g. `NOTIFY_SOCKET`).
+    pub fn start_with(setup: &ClientSetup, envs: &[(&str, &Path)]) -> Client {
         let log_file = std::fs::OpenOptions::new().create(true).append(true).open(&setup.log).unwrap();
         let child = pwsync()
             .args(["--log-level", "debug", "client", "--config"])
             .arg(&setup.config)
+            .envs(envs.iter().map(|(key, value)| (*key, *value)))
             .stdout(log_file.try_clone().unwrap())
             .stderr(log_file)
             .spawn()
@@ -379,6 +421,14 @@ impl Client {
     pub fn kill9(mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
+    }
+
+    pub fn terminate(&self) {
+        terminate(&self.child);
+    }
+
+    pub fn wait_exit(&mut self, timeout: Duration) -> std::process::ExitStatus {
+        wait_exit(&mut self.child, timeout)
     }
 }
 
