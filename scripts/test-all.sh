@@ -30,6 +30,7 @@ packages=(
     winbind        # needed by the Samba AD DC
     samba-ad-provision   # provisioning templates (only recommended; this script skips recommends)
     samba-dsdb-modules   # the AD database modules (only recommended)
+    chromium       # headless browser driving the operator console in crates/pwsync/tests/console.rs
     systemd        # systemd-analyze verify of packaging/systemd/*.service (crates/pwsync/tests/service.rs)
 )
 missing=()

@@ -209,6 +209,7 @@ pub async fn run(
                 metrics: metrics_handle.clone(),
                 credentials: Arc::new(credentials),
                 target_names: Arc::new(owned_target_names.clone()),
+                sessions: operator::console::sessions(),
             };
             if let Some(path) = &ready_file {
                 let operator_ready = operator_ready_file(path);

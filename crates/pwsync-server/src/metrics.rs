@@ -108,7 +108,17 @@ pub fn target_call(target: &str, outcome: &'static str, seconds: f64, throttled:
     histogram!(TARGET_CALL_DURATION, "target" => target.to_string()).record(seconds);
     if throttled {
         counter!(TARGET_THROTTLED, "target" => target.to_string()).increment(1);
+        let mut pauses = PAUSES.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        *pauses.entry(target.to_string()).or_default() += 1;
     }
+}
+
+/// Pauses (429 / Retry-After) per target since the process started, for the console.
+static PAUSES: std::sync::Mutex<std::collections::BTreeMap<String, u64>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+
+pub fn throttle_pauses() -> std::collections::BTreeMap<String, u64> {
+    PAUSES.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
 }
 
 pub fn connection_opened() {

@@ -20,7 +20,7 @@ use rusqlite::Connection;
 use tokio::sync::oneshot;
 
 pub use operator_store::RetryRefused;
-pub use report::{Bucket, ChangeView, ClientSeen, LedgerReader, TargetHealth, TargetOutcome};
+pub use report::{Bucket, ChangeView, ClientSeen, LedgerReader, OperatorRetry, TargetHealth, TargetOutcome};
 pub use summary::{quantile, summarize, LedgerSummary};
 pub use types::{Admission, AuditEvent, ChangeRecord, ChangeState, LedgerError, TargetResult, TargetState};
 

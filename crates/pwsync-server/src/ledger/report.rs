@@ -103,6 +103,16 @@ impl ClientSeen {
     }
 }
 
+/// A retry an operator asked for in the console.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct OperatorRetry {
+    /// The client that holds the failed record and gets the retry.
+    pub client: String,
+    pub requested_at_ns: i64,
+    /// When it was handed to the client with its status report; `None` while queued.
+    pub delivered_at_ns: Option<i64>,
+}
+
 /// Changes settled in one time bucket.
 #[derive(Debug, Clone, Serialize, PartialEq, Default)]
 pub struct Bucket {
@@ -343,6 +353,29 @@ impl LedgerReader {
             bucket.p99_latency_ns = super::quantile(&values, 0.99);
         }
         Ok(buckets)
+    }
+
+    /// Operator retries by change id.
+    pub fn operator_retries(&self) -> Result<std::collections::HashMap<String, OperatorRetry>, LedgerError> {
+        if !self.has_table("operator_retries")? {
+            return Ok(Default::default());
+        }
+        let mut statement = self
+            .conn
+            .prepare("SELECT change_id, client, requested_at_ns, delivered_at_ns FROM operator_retries")?;
+        let rows = statement
+            .query_map([], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    OperatorRetry {
+                        client: row.get(1)?,
+                        requested_at_ns: row.get(2)?,
+                        delivered_at_ns: row.get(3)?,
+                    },
+                ))
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
     }
 
     fn has_table(&self, name: &str) -> Result<bool, LedgerError> {

@@ -8,21 +8,21 @@
 
 pub mod auth;
 pub mod config;
+pub mod console;
 pub mod listener;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::ledger::Ledger;
-use auth::{Credentials, OperatorPeer};
+use auth::Credentials;
 
 /// What every operator request handler can reach.
 #[derive(Clone)]
@@ -32,16 +32,21 @@ pub struct OperatorState {
     pub metrics: PrometheusHandle,
     pub credentials: Arc<Credentials>,
     pub target_names: Arc<Vec<String>>,
+    pub sessions: Arc<console::session::Sessions>,
 }
 
 pub const HEALTHZ_PATH: &str = "/healthz";
 pub const METRICS_PATH: &str = "/metrics";
 
 pub fn router(state: OperatorState) -> Router {
-    let protected = Router::new()
+    let protected = console::protected_routes()
         .route(METRICS_PATH, get(metrics))
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), require_operator));
-    Router::new().route(HEALTHZ_PATH, get(healthz)).merge(protected).with_state(state)
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), console::authenticate));
+    Router::new()
+        .route(HEALTHZ_PATH, get(healthz))
+        .merge(console::login_routes())
+        .merge(protected)
+        .with_state(state)
 }
 
 async fn healthz() -> &'static str {
@@ -55,19 +60,4 @@ async fn metrics(State(state): State<OperatorState>) -> Response {
         Ok(text) => ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response(),
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
-}
-
-/// Lets a request through when it is an operator's; otherwise 401.
-async fn require_operator(State(state): State<OperatorState>, request: Request, next: Next) -> Response {
-    let peer = request.extensions().get::<OperatorPeer>().cloned().unwrap_or_default();
-    if state.credentials.certificate_allowed(&peer) || state.credentials.bearer_matches(request.headers()) {
-        return next.run(request).await;
-    }
-    tracing::info!(peer = ?peer.addr, path = %request.uri().path(), "operator request without valid credentials");
-    (
-        StatusCode::UNAUTHORIZED,
-        [(axum::http::header::WWW_AUTHENTICATE, "Bearer realm=\"pwsync\"")],
-        "operator credentials required\n",
-    )
-        .into_response()
 }
