@@ -23,8 +23,9 @@ Try it on one machine:  pwsync demo",
     propagate_version = true
 )]
 pub struct Cli {
-    /// Log format of daemons and tools (logs go to stderr).
-    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    /// Log format of daemons and tools (logs go to stderr). `json`: one object per line, the
+    /// change id of every line about a change in the field `change_id`.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "PWSYNC_LOG_FORMAT")]
     pub log_format: LogFormat,
     /// Log filter, e.g. `info`, `debug`, `pwsync_server=debug,info` [default: info; warn for demo].
     #[arg(long, global = true)]
