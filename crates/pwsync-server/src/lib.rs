@@ -68,6 +68,16 @@ pub fn build_targets(configs: &[TargetConfig]) -> Result<Vec<SharedTarget>, Serv
 pub fn check(config: &ServerConfig) -> Result<(), ServerError> {
     pwsync_tls::install_crypto_provider();
     pwsync_tls::server_config(&config.tls.certificate, &config.tls.key, &config.tls.client_ca)?;
+    if let Some(operator) = &config.operator {
+        // The operator listener's certificate and CA, and the token file (mode, length).
+        pwsync_tls::operator_server_config(
+            operator.certificate.as_deref().unwrap_or(&config.tls.certificate),
+            operator.key.as_deref().unwrap_or(&config.tls.key),
+            &config.tls.client_ca,
+            operator.client_ca.as_deref(),
+        )?;
+        operator::auth::Credentials::load(operator.token_file.as_deref(), operator.client_names.clone())?;
+    }
     check_targets(&config.targets)
 }
 

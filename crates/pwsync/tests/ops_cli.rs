@@ -164,3 +164,29 @@ fn operator_commands_name_what_is_wrong() {
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("neither a client"));
 }
+
+#[test]
+fn check_config_checks_the_operator_token_file_without_showing_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TestDir::new("ops-check-config");
+    let deployment = Deployment::new(&dir.path, false);
+    let token = deployment.enable_operator();
+    let check = || pwsync().arg("check-config").arg(&deployment.server_config).output().unwrap();
+    let output = check();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+
+    let token_file = deployment.dir.join("operator.token");
+    std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let output = check();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr.contains("operator token file") && stderr.contains("chmod 600"), "{stderr}");
+    assert!(!stderr.contains(&token));
+
+    std::fs::write(&token_file, "short\n").unwrap();
+    std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let output = check();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr.contains("at least 32 characters") && !stderr.contains("short"), "{stderr}");
+}
