@@ -63,6 +63,14 @@ fn metrics_parse_and_match_the_ledger_after_a_run_and_need_operator_credentials(
     assert_eq!(https_get(&deployment, &url, None, Some((&admin_cert, &admin_key))).0, 200);
     let (dc_cert, dc_key) = deployment.issue_client("dc9", &[DOMAIN], pwsync_tls::Validity::days(1));
     assert_eq!(https_get(&deployment, &url, None, Some((&dc_cert, &dc_key))).0, 401, "a DC is no operator");
+    // The same credentials open the console's pages; anyone else is sent to the login form.
+    let clients_page = format!("https://{operator}/clients");
+    let (status, page) = https_get(&deployment, &clients_page, None, Some((&admin_cert, &admin_key)));
+    assert!(status == 200 && page.contains("<h1>Clients</h1>") && page.contains("dc1"), "{page}");
+    let (status, page) = https_get(&deployment, &clients_page, Some(&token), None);
+    assert!(status == 200 && page.contains("<h1>Clients</h1>"), "{page}");
+    let (status, page) = https_get(&deployment, &clients_page, None, Some((&dc_cert, &dc_key)));
+    assert!(status == 200 && page.contains("Operator token") && !page.contains("<h1>Clients</h1>"), "{page}");
 
     // Wait for a status report that shows the settled spool, then read everything once.
     let mut text = String::new();
