@@ -32,6 +32,8 @@ packages=(
     samba-ad-provision   # provisioning templates (only recommended; this script skips recommends)
     samba-dsdb-modules   # the AD database modules (only recommended)
     samba-common-bin     # smbpasswd -r: a user's own password change over SAMR in samba.rs
+    chromium       # headless browser driving the operator console in crates/pwsync/tests/console.rs
+    systemd        # systemd-analyze verify of packaging/systemd/*.service (crates/pwsync/tests/service.rs)
 )
 missing=()
 for package in "${packages[@]}"; do

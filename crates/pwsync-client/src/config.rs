@@ -18,6 +18,9 @@ pub struct ClientConfig {
     pub scope: ScopeConfig,
     #[serde(default)]
     pub retry: RetryConfig,
+    /// Status reports to the server and the opt-in metrics listener.
+    #[serde(default)]
+    pub operations: crate::operations::OperationsConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -283,6 +286,7 @@ impl ClientConfig {
         if self.client.parallel_batches == 0 || self.client.rescan_interval_ms == 0 {
             return Err("client.parallel_batches and client.rescan_interval_ms must be positive".into());
         }
+        self.operations.check()?;
         if self.server.request_timeout_ms == 0 {
             return Err("server.request_timeout_ms must be at least 1".into());
         }

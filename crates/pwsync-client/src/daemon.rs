@@ -107,6 +107,11 @@ impl Daemon {
         }
     }
 
+    /// The HTTPS sender this lane shares with the others.
+    pub fn sender(&self) -> Arc<Sender> {
+        self.sender.clone()
+    }
+
     /// Runs until `shutdown` resolves. A pass in progress is finished first, so no answer the
     /// server already gave is left unacted upon.
     pub async fn run(mut self, wake: Arc<Notify>, shutdown: impl std::future::Future<Output = ()>) {
@@ -201,9 +206,14 @@ impl Daemon {
         let mut opened = Vec::with_capacity(due.len());
         for (record, result) in self.open_all(due).await? {
             match result {
-                Ok(change) => opened.push(Opened { record, change }),
+                Ok(change) => {
+                    tracing::debug!(change_id = %change.id, account = %change.account, origin = %change.origin,
+                        source = change.source.as_str(), captured_at_ns = change.captured_at_ns,
+                        operator_retry = record.operator_retry, "change opened from the spool");
+                    opened.push(Opened { record, change })
+                }
                 Err(error) => {
-                    tracing::warn!(record = %record.name, code = error.code(), %error, "cannot open a spool record; moved to failed/");
+                    tracing::warn!(change_id = %record.id, record = %record.name, code = error.code(), %error, "cannot open a spool record; moved to failed/");
                     let reason = FailureReason::one_line(error.code(), &error.to_string());
                     self.spool.fail(&record, &reason)?;
                     report.failed += 1;

@@ -8,9 +8,14 @@
 
 pub mod backoff;
 pub mod config;
+pub mod contact;
 pub mod daemon;
+pub mod metrics;
+pub mod operations;
+pub mod reporter;
 pub mod scope;
 pub mod sender;
+pub mod service_manager;
 pub mod watcher;
 
 use std::path::Path;
@@ -117,7 +122,9 @@ pub fn build(config: ClientConfig) -> Result<Vec<daemon::Daemon>, ClientError> {
     pwsync_tls::install_crypto_provider();
     let keys = Arc::new(load_spool_keys(&config.client.spool_keys)?);
     check_certificate_domain(&config)?;
-    let sender = Arc::new(sender::Sender::new(&config.server)?);
+    let sender = Arc::new(
+        sender::Sender::new(&config.server)?.with_contact_log(contact::ContactLog::new(&config.client.spool)),
+    );
     let spool = Spool::open(&config.client.spool)?;
     let (scope, confirmer) = build_scope(&config)?;
     Ok((0..LANES)
@@ -173,7 +180,10 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), ClientError> {
     let spool_path = config.client.spool.clone();
+    let operations = config.operations.clone();
     let lanes = build(config)?;
+    let sender = lanes[0].sender();
+    let spool = Spool::open(&spool_path)?;
     let wakes: Vec<Arc<tokio::sync::Notify>> =
         lanes.iter().map(|_| Arc::new(tokio::sync::Notify::new())).collect();
     let _watch = match watcher::watch(&spool_path, wakes.clone()) {
@@ -185,20 +195,45 @@ pub async fn run(
     };
     tracing::info!(spool = %spool_path.display(), lanes = LANES, "pwsync client ready");
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let lanes = lanes.into_iter().zip(wakes).map(|(lane, wake)| {
+    let lanes = lanes.into_iter().zip(wakes.clone()).map(|(lane, wake)| {
         let mut stopped = stopped.clone();
         lane.run(wake, async move {
             let _ = stopped.wait_for(|stop| *stop).await;
         })
     });
+    if let Some(listen) = operations.metrics_listen {
+        let mut stopped = stopped.clone();
+        let bound = metrics::serve(listen, spool.clone(), async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        })
+        .await
+        .map_err(|error| ClientError::Internal(format!("cannot serve metrics on {listen}: {error}")))?;
+        tracing::info!(%bound, "metrics listener ready");
+    }
+    let reporter = {
+        let mut stopped = stopped.clone();
+        tokio::spawn(reporter::run(
+            spool,
+            sender,
+            std::time::Duration::from_millis(operations.status_interval_ms),
+            wakes.clone(),
+            async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            },
+        ))
+    };
+    service_manager::ready();
     let all_lanes = futures_util::future::join_all(lanes);
     tokio::pin!(all_lanes);
     tokio::select! {
         _ = &mut all_lanes => {}
         _ = shutdown => {
+            service_manager::stopping();
             let _ = stop.send(true);
             all_lanes.await;
         }
     }
+    let _ = stop.send(true);
+    let _ = reporter.await;
     Ok(())
 }

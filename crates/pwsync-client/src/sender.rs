@@ -1,5 +1,6 @@
 //! The client's side of the wire: one HTTPS request per batch to the server, over TLS 1.3 with
-//! this client's certificate, and the server's verdicts back.
+//! this client's certificate, and the server's verdicts back; notices of changes not forwarded;
+//! the daemon's status report.
 //!
 //! An error here is always about the request as a whole (server down, refused, garbled); the
 //! daemon then keeps every record of the batch. This module must never put a change's content
@@ -19,6 +20,8 @@ pub struct Sender {
     http: reqwest::Client,
     changes_url: String,
     notices_url: String,
+    status_url: String,
+    contact: Option<crate::contact::ContactLog>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -47,25 +50,64 @@ impl Sender {
             http,
             changes_url: format!("{base}{CHANGES_PATH}"),
             notices_url: format!("{base}{NOTICES_PATH}"),
+            status_url: format!("{base}{}", pwsync_proto::CLIENT_STATUS_PATH),
+            contact: None,
         })
+    }
+
+    /// Records every request's outcome in the spool's state file (for `pwsync status`).
+    pub fn with_contact_log(mut self, contact: crate::contact::ContactLog) -> Sender {
+        self.contact = Some(contact);
+        self
     }
 
     /// Sends changes; the answer holds one verdict per change.
     pub async fn send(&self, batch: &ChangeBatch) -> Result<BatchVerdicts, SendError> {
-        let verdicts: BatchVerdicts = self.post(&self.changes_url, batch).await?;
-        if verdicts.verdicts.len() != batch.changes.len() {
-            return Err(SendError::BadAnswer(format!(
-                "{} verdicts for {} changes",
-                verdicts.verdicts.len(),
-                batch.changes.len()
-            )));
+        let started = std::time::Instant::now();
+        let result = self.post::<_, BatchVerdicts>(&self.changes_url, batch).await.and_then(|verdicts| {
+            if verdicts.verdicts.len() != batch.changes.len() {
+                return Err(SendError::BadAnswer(format!(
+                    "{} verdicts for {} changes",
+                    verdicts.verdicts.len(),
+                    batch.changes.len()
+                )));
+            }
+            Ok(verdicts)
+        });
+        self.record_outcome(&result, started);
+        if let Ok(verdicts) = &result {
+            verdicts.verdicts.iter().for_each(|entry| crate::metrics::verdict(entry.verdict.name()));
         }
-        Ok(verdicts)
+        result
     }
 
     /// Sends notices of changes not forwarded; the answer names those recorded.
     pub async fn send_notices(&self, batch: &NoticeBatch) -> Result<NoticeReceipt, SendError> {
-        self.post(&self.notices_url, batch).await
+        let started = std::time::Instant::now();
+        let result = self.post(&self.notices_url, batch).await;
+        self.record_outcome(&result, started);
+        result
+    }
+
+    /// Sends the daemon's status report; the answer lists the operator's retries.
+    pub async fn report(
+        &self,
+        report: &pwsync_proto::ClientStatusReport,
+    ) -> Result<pwsync_proto::ClientStatusAnswer, SendError> {
+        let started = std::time::Instant::now();
+        let result = self.post(&self.status_url, report).await;
+        self.record_outcome(&result, started);
+        result
+    }
+
+    fn record_outcome<T>(&self, result: &Result<T, SendError>, started: std::time::Instant) {
+        crate::metrics::request(result.is_ok(), started.elapsed().as_secs_f64());
+        if let Some(contact) = &self.contact {
+            match result {
+                Ok(_) => contact.succeeded(),
+                Err(error) => contact.failed(&error.to_string()),
+            }
+        }
     }
 
     async fn post<Body: Serialize, Answer: DeserializeOwned>(

@@ -8,12 +8,16 @@
 //! [`SecretString`], zeroizes on drop and redacts itself in `Debug`.
 
 mod change;
+mod client_status;
 mod limits;
 mod notice;
 mod secret;
 mod verdict;
 
 pub use change::{ChangeBatch, Identity, WireChange};
+pub use client_status::{
+    ClientStatusAnswer, ClientStatusReport, CLIENT_STATUS_PATH, MAX_REPORTED_FAILED, MAX_VERSION_BYTES,
+};
 pub use limits::{ProtoError, MAX_ACCOUNT_BYTES, MAX_BATCH_CHANGES, MAX_BODY_BYTES, MAX_PASSWORD_BYTES};
 pub use notice::{Notice, NoticeBatch, NoticeKind, NoticeReceipt, MAX_NOTICE_REASON_BYTES, NOTICES_PATH};
 pub use secret::SecretString;

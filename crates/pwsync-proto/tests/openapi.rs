@@ -188,7 +188,10 @@ fn the_document_is_openapi_3_1_with_both_paths() {
     assert!(SPEC.starts_with("openapi: 3.1.") || SPEC.contains("\nopenapi: 3.1."), "not OpenAPI 3.1");
     let paths = keys_under(&["paths"]);
     let expected: BTreeSet<String> =
-        [CHANGES_PATH, NOTICES_PATH, HEALTH_PATH].iter().map(|path| path.to_string()).collect();
+        [CHANGES_PATH, NOTICES_PATH, HEALTH_PATH, pwsync_proto::CLIENT_STATUS_PATH]
+            .iter()
+            .map(|path| path.to_string())
+            .collect();
     assert_eq!(paths, expected, "the document's paths differ from the API's");
     assert!(section(&["paths", CHANGES_PATH]).iter().any(|line| is_key(line, "post")));
     assert!(section(&["paths", HEALTH_PATH]).iter().any(|line| is_key(line, "get")));
@@ -436,4 +439,26 @@ fn documented_value_rules_match_validation() {
     let mut json = serde_json::to_value(sample_change()).unwrap();
     json.as_object_mut().unwrap().remove("operator_retry");
     assert!(!serde_json::from_value::<WireChange>(json).unwrap().operator_retry);
+}
+
+#[test]
+fn the_client_status_report_and_answer_are_documented() {
+    assert!(section(&["paths", pwsync_proto::CLIENT_STATUS_PATH]).iter().any(|line| is_key(line, "post")));
+    let report = pwsync_proto::ClientStatusReport {
+        version: "0.1.0".into(),
+        spool_depth: 1,
+        oldest_pending_captured_at_ns: Some(1),
+        failed: 1,
+        failed_ids: vec!["0".repeat(32)],
+    };
+    assert!(report.validate().is_ok());
+    assert_eq!(schema_properties("ClientStatusReport"), json_keys(&serde_json::to_value(&report).unwrap()));
+    let answer = pwsync_proto::ClientStatusAnswer { retry: vec![] };
+    assert_eq!(schema_properties("ClientStatusAnswer"), json_keys(&serde_json::to_value(&answer).unwrap()));
+    let limit = pwsync_proto::MAX_VERSION_BYTES;
+    assert!(property("ClientStatusReport", "version").contains(&format!("maxLength: {limit}")));
+    let too_long = pwsync_proto::ClientStatusReport { version: "v".repeat(limit + 1), ..report.clone() };
+    assert!(too_long.validate().is_err());
+    let bad_id = pwsync_proto::ClientStatusReport { failed_ids: vec!["xyz".into()], ..report };
+    assert!(bad_id.validate().is_err());
 }

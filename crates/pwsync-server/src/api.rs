@@ -220,7 +220,10 @@ async fn post_changes(
     for change in batch.changes {
         let id = change.id.clone();
         if let Err(invalid) = change.validate() {
-            tracing::warn!(client = %peer.identity.name, code = invalid.code(), %invalid, "refused an invalid change");
+            // The id is logged only when well formed: a malformed field may hold anything.
+            let well_formed = id.len() == 32 && id.bytes().all(|byte| byte.is_ascii_hexdigit());
+            let change_id = if well_formed { id.as_str() } else { "(malformed)" };
+            tracing::warn!(%change_id, client = %peer.identity.name, code = invalid.code(), %invalid, "refused an invalid change");
             let reason = format!("invalid change ({}): {invalid}", invalid.code());
             pending.push((id, None, Some(Verdict::Rejected { reason })));
             continue;
@@ -267,6 +270,7 @@ async fn post_changes(
             },
             (None, None) => unreachable!("every change has a task or a verdict"),
         };
+        crate::metrics::verdict(verdict.name());
         verdicts.push(VerdictEntry { id, verdict });
     }
     (StatusCode::OK, Json(BatchVerdicts { verdicts })).into_response()

@@ -20,6 +20,9 @@ pub struct ServerConfig {
     pub ledger: LedgerConfig,
     #[serde(default, rename = "target")]
     pub targets: Vec<TargetConfig>,
+    /// The operator listener (console, metrics); none when absent.
+    #[serde(default)]
+    pub operator: Option<crate::operator::config::OperatorConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -112,6 +115,9 @@ impl ServerConfig {
         resolve(&mut self.tls.key);
         resolve(&mut self.tls.client_ca);
         resolve(&mut self.ledger.path);
+        if let Some(operator) = &mut self.operator {
+            operator.resolve_paths(&resolve);
+        }
         for target in &mut self.targets {
             match target {
                 TargetConfig::DryRun(config) => {
@@ -143,6 +149,9 @@ impl ServerConfig {
             if !names.insert(name) {
                 return Err(format!("two targets are named {name:?}"));
             }
+        }
+        if let Some(operator) = &self.operator {
+            operator.check()?;
         }
         if self.server.request_deadline_ms == 0 || self.server.max_connections == 0 {
             return Err("server.request_deadline_ms and server.max_connections must be positive".into());

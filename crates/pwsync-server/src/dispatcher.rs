@@ -74,7 +74,7 @@ impl Dispatcher {
         let admission =
             match self.ledger.admit(record, self.target_names.clone(), change.operator_retry).await {
                 Ok(admission) => admission,
-                Err(error) => return ledger_unavailable(&error),
+                Err(error) => return ledger_unavailable(&error, &change.id),
             };
         let remaining = match admission {
             Admission::Apply { remaining } => remaining,
@@ -116,6 +116,10 @@ impl Dispatcher {
             .map(|paced| call_target(paced, &request));
         let outcomes: Vec<(TargetResult, Option<Duration>)> = join_all(calls).await;
         drop(request);
+        for (result, _) in &outcomes {
+            tracing::debug!(change_id = %change.id, target_name = %result.target, outcome = result.state.as_str(),
+                latency_us = result.latency_us, reason = result.reason.as_deref().unwrap_or(""), "target outcome");
+        }
 
         let retry_after =
             outcomes.iter().filter_map(|(_, after)| *after).max().unwrap_or(DEFAULT_RETRY_AFTER);
@@ -127,11 +131,14 @@ impl Dispatcher {
         let results = outcomes.into_iter().map(|(result, _)| result).collect();
         match self.ledger.finish(change.id.clone(), self.target_names.clone(), results).await {
             Ok((ChangeState::Applied, _)) => {
+                crate::metrics::change_settled("applied");
+                crate::metrics::change_latency(change.captured_at_ns, crate::ledger::now_ns());
                 tracing::info!(change_id = %change.id, account = %account_key, "change applied");
                 Verdict::Applied
             }
             Ok((ChangeState::Rejected, reason)) => {
                 let reason = reason.unwrap_or_else(|| "rejected".into());
+                crate::metrics::change_settled("rejected");
                 tracing::warn!(change_id = %change.id, account = %account_key, %reason, "change rejected");
                 Verdict::Rejected { reason }
             }
@@ -145,7 +152,7 @@ impl Dispatcher {
                 tracing::info!(change_id = %change.id, account = %account_key, %reason, "change will be retried");
                 Verdict::Retry { after_ms: retry_after.as_millis() as u64, reason }
             }
-            Err(error) => ledger_unavailable(&error),
+            Err(error) => ledger_unavailable(&error, &change.id),
         }
     }
 }
@@ -154,7 +161,9 @@ async fn call_target(paced: &PacedTarget, request: &ApplyRequest) -> (TargetResu
     let name = paced.target.name().to_string();
     let _permit = paced.permits.acquire().await.expect("target semaphores are never closed");
     let started = Instant::now();
-    let outcome = paced.target.apply(request).await;
+    // Lines the target itself logs carry the change id through this span.
+    let span = tracing::info_span!("change", change_id = %request.change_id);
+    let outcome = tracing::Instrument::instrument(paced.target.apply(request), span).await;
     let latency_us = started.elapsed().as_micros() as u64;
     let password = request.password.expose();
     let (state, reason, after) = match outcome {
@@ -164,11 +173,12 @@ async fn call_target(paced: &PacedTarget, request: &ApplyRequest) -> (TargetResu
             (TargetState::Retry, Some(scrub(&reason, password)), retry_after)
         }
     };
+    crate::metrics::target_call(&name, state.as_str(), latency_us as f64 / 1e6, after.is_some());
     (TargetResult { target: name, state, reason, latency_us }, after)
 }
 
-fn ledger_unavailable(error: &crate::ledger::LedgerError) -> Verdict {
-    tracing::error!(%error, "ledger unavailable; answering retry");
+fn ledger_unavailable(error: &crate::ledger::LedgerError, change_id: &str) -> Verdict {
+    tracing::error!(%change_id, %error, "ledger unavailable; answering retry");
     Verdict::Retry {
         after_ms: DEFAULT_RETRY_AFTER.as_millis() as u64,
         reason: "server ledger unavailable".into(),

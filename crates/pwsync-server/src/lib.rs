@@ -6,12 +6,16 @@
 
 pub mod account_locks;
 pub mod api;
+pub mod client_status;
 pub mod config;
 pub mod dispatcher;
 pub mod ledger;
 pub mod listener;
+pub mod metrics;
+pub mod operator;
 pub mod ordering;
 pub mod redact;
+pub mod service_manager;
 pub mod targets;
 
 use std::path::PathBuf;
@@ -34,6 +38,8 @@ pub enum ServerError {
     Target { name: String, message: String },
     #[error("cannot listen on {address}: {source}")]
     Bind { address: std::net::SocketAddr, source: std::io::Error },
+    #[error(transparent)]
+    OperatorToken(#[from] operator::auth::TokenFileError),
     #[error("cannot write the ready file {path}: {source}")]
     ReadyFile { path: PathBuf, source: std::io::Error },
 }
@@ -62,6 +68,16 @@ pub fn build_targets(configs: &[TargetConfig]) -> Result<Vec<SharedTarget>, Serv
 pub fn check(config: &ServerConfig) -> Result<(), ServerError> {
     pwsync_tls::install_crypto_provider();
     pwsync_tls::server_config(&config.tls.certificate, &config.tls.key, &config.tls.client_ca)?;
+    if let Some(operator) = &config.operator {
+        // The operator listener's certificate and CA, and the token file (mode, length).
+        pwsync_tls::operator_server_config(
+            operator.certificate.as_deref().unwrap_or(&config.tls.certificate),
+            operator.key.as_deref().unwrap_or(&config.tls.key),
+            &config.tls.client_ca,
+            operator.client_ca.as_deref(),
+        )?;
+        operator::auth::Credentials::load(operator.token_file.as_deref(), operator.client_names.clone())?;
+    }
     check_targets(&config.targets)
 }
 
@@ -156,30 +172,102 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), ServerError> {
     pwsync_tls::install_crypto_provider();
+    let metrics_handle = metrics::install();
     let tls = pwsync_tls::server_config(&config.tls.certificate, &config.tls.key, &config.tls.client_ca)?;
     let ledger = ledger::Ledger::open(&config.ledger.path)?;
     let targets = build_targets(&config.targets)?;
     let target_names: Vec<&str> = targets.iter().map(|target| target.name()).collect();
+    let owned_target_names: Vec<String> = target_names.iter().map(|name| name.to_string()).collect();
     let dispatcher = Arc::new(dispatcher::Dispatcher::new(ledger.clone(), targets.clone()));
     let router = api::router(api::ApiState {
         dispatcher,
         request_deadline: Duration::from_millis(config.server.request_deadline_ms),
-    });
+    })
+    .merge(client_status::router(ledger.clone()));
     let address = config.server.listen;
     let tcp = tokio::net::TcpListener::bind(address)
         .await
         .map_err(|source| ServerError::Bind { address, source })?;
     let bound = tcp.local_addr().map_err(|source| ServerError::Bind { address, source })?;
+
+    // One stop signal, fanned out to both listeners.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let wait_stop = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = stopped.wait_for(|stop| *stop).await;
+    };
+    let operator_task = match &config.operator {
+        Some(operator_config) => {
+            let operator_tls = pwsync_tls::operator_server_config(
+                operator_config.certificate.as_deref().unwrap_or(&config.tls.certificate),
+                operator_config.key.as_deref().unwrap_or(&config.tls.key),
+                &config.tls.client_ca,
+                operator_config.client_ca.as_deref(),
+            )?;
+            let credentials = operator::auth::Credentials::load(
+                operator_config.token_file.as_deref(),
+                operator_config.client_names.clone(),
+            )?;
+            let address = operator_config.listen;
+            let operator_tcp = tokio::net::TcpListener::bind(address)
+                .await
+                .map_err(|source| ServerError::Bind { address, source })?;
+            let operator_bound =
+                operator_tcp.local_addr().map_err(|source| ServerError::Bind { address, source })?;
+            let state = operator::OperatorState {
+                ledger: ledger.clone(),
+                ledger_path: config.ledger.path.clone(),
+                metrics: metrics_handle.clone(),
+                credentials: Arc::new(credentials),
+                target_names: Arc::new(owned_target_names.clone()),
+                sessions: operator::console::sessions(),
+            };
+            if let Some(path) = &ready_file {
+                let operator_ready = operator_ready_file(path);
+                write_ready_file(&operator_ready, &operator_bound.to_string())
+                    .map_err(|source| ServerError::ReadyFile { path: operator_ready.clone(), source })?;
+            }
+            tracing::info!(bound = %operator_bound, "operator listener ready (console, /metrics, /healthz)");
+            Some(tokio::spawn(operator::listener::serve(
+                operator_tcp,
+                operator_tls,
+                operator::router(state),
+                wait_stop(stopped.clone()),
+                SHUTDOWN_DRAIN,
+            )))
+        }
+        None => None,
+    };
     if let Some(path) = &ready_file {
         write_ready_file(path, &bound.to_string())
             .map_err(|source| ServerError::ReadyFile { path: path.clone(), source })?;
     }
     tracing::info!(%bound, targets = ?target_names, ledger = %config.ledger.path.display(), "pwsync server ready");
+    service_manager::ready();
     let listener =
         listener::Listener { tcp, tls, router, ledger, max_connections: config.server.max_connections };
-    listener.serve(shutdown, SHUTDOWN_DRAIN).await;
+    listener
+        .serve(
+            async move {
+                shutdown.await;
+                service_manager::stopping();
+                let _ = stop.send(true);
+            },
+            SHUTDOWN_DRAIN,
+        )
+        .await;
+    if let Some(task) = operator_task {
+        let _ = task.await;
+    }
     tracing::info!("pwsync server stopped");
     Ok(())
+}
+
+/// Where the operator listener's bound address is written beside the ready file: the same
+/// name with `.operator` appended.
+pub fn operator_ready_file(ready_file: &std::path::Path) -> PathBuf {
+    let mut name = ready_file.as_os_str().to_owned();
+    name.push(".operator");
+    PathBuf::from(name)
 }
 
 /// Written via rename so a reader never sees a half-written address.

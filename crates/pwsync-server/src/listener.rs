@@ -63,7 +63,12 @@ impl Listener {
             let watcher = graceful.watcher();
             tokio::spawn(async move {
                 let _permit = permit;
-                let Some((tls, peer)) = handshake(acceptor, tcp, addr, &ledger).await else { return };
+                let Some((tls, peer)) = handshake(acceptor, tcp, addr, &ledger).await else {
+                    crate::metrics::tls_refused();
+                    return;
+                };
+                crate::metrics::connection_opened();
+                let _open = ConnectionGauge;
                 let service = router.map_request(move |mut request: axum::http::Request<_>| {
                     request.extensions_mut().insert(peer.clone());
                     request
@@ -81,6 +86,15 @@ impl Listener {
         if tokio::time::timeout(drain, graceful.shutdown()).await.is_err() {
             tracing::warn!("some connections were still open after the drain period");
         }
+    }
+}
+
+/// Counts a client connection as open for as long as it lives, however it ends.
+struct ConnectionGauge;
+
+impl Drop for ConnectionGauge {
+    fn drop(&mut self) {
+        crate::metrics::connection_closed();
     }
 }
 

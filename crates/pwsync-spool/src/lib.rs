@@ -30,4 +30,4 @@ pub use capture_failures::{
 };
 pub use error::{CaptureError, SpoolError};
 pub use failure::{FailedRecord, FailureReason, MAX_DETAIL_LEN};
-pub use spool::{PendingRecord, Spool, SpoolStats, FAILED_DIR};
+pub use spool::{PendingRecord, Spool, SpoolStats, CLIENT_STATE_FILE, FAILED_DIR};

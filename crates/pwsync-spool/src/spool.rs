@@ -23,6 +23,8 @@ use crate::SpoolError;
 
 /// Name of the subdirectory that holds failed records.
 pub const FAILED_DIR: &str = "failed";
+/// The client daemon's small status file (last contact with the server); not a record.
+pub const CLIENT_STATE_FILE: &str = ".client-state.json";
 const REASON_SUFFIX: &str = ".reason";
 
 /// A spool directory, opened and checked.
@@ -145,6 +147,7 @@ impl Spool {
                     && name != FAILED_DIR
                     && name != STATE_FILE
                     && name != crate::CAPTURE_FAILURES_FILE
+                    && name != CLIENT_STATE_FILE
                     && !name.starts_with(TEMP_PREFIX)
             })
             .collect();

@@ -21,6 +21,8 @@ fn strays_are_skipped_and_reported() {
     }
     std::fs::create_dir(root.join("subdir")).unwrap();
     spool.next_stamp(1).unwrap(); // creates .origin-state, which is not a stray
+                                  // The client daemon's status file is not a stray either.
+    std::fs::write(root.join(pwsync_spool::CLIENT_STATE_FILE), b"{}").unwrap();
     std::fs::write(root.join(".tmp-0123456789abcdef"), b"partial").unwrap();
 
     let pending = spool.list_pending().unwrap();

@@ -23,8 +23,9 @@ Try it on one machine:  pwsync demo",
     propagate_version = true
 )]
 pub struct Cli {
-    /// Log format of daemons and tools (logs go to stderr).
-    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    /// Log format of daemons and tools (logs go to stderr). `json`: one object per line, the
+    /// change id of every line about a change in the field `change_id`.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "PWSYNC_LOG_FORMAT")]
     pub log_format: LogFormat,
     /// Log filter, e.g. `info`, `debug`, `pwsync_server=debug,info` [default: info; warn for demo].
     #[arg(long, global = true)]
@@ -59,6 +60,12 @@ pub enum Command {
     CheckConfig(CheckConfigArgs),
     /// Run the whole pipeline on this machine with built-in defaults and print a summary.
     Demo(DemoArgs),
+    /// One screen of facts about a client (spool, failures, contact) or a server (ledger).
+    Status(StatusArgs),
+    /// List, show, retry or purge a client's failed records.
+    Failed(FailedArgs),
+    /// Show an account's changes and their outcome at every target (server).
+    Changes(ChangesArgs),
 }
 
 #[derive(Args)]
@@ -243,4 +250,92 @@ pub struct DemoArgs {
     /// Give up if the changes are not settled after this many seconds.
     #[arg(long, default_value_t = 300)]
     pub timeout_secs: u64,
+}
+
+#[derive(Args)]
+#[command(after_long_help = "\
+With a client configuration ([client] table): the spool's depth, the age of its oldest pending \
+change, the number of failed records, and when the daemon last heard from the server (from the \
+state file the daemon keeps in the spool directory). With a server configuration: changes by \
+state, changes per minute, end-to-end latency percentiles (capture → applied), every client seen \
+with its last contact and spool depth, and each target's health. Reads only: the ledger is opened \
+read-only, beside the running server. Exit status 0, or 1 when the files cannot be read.")]
+pub struct StatusArgs {
+    /// A client or server configuration file.
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+#[command(after_long_help = "\
+Records land in the spool's failed/ directory when the server rejected the change (a target \
+refused it for good) or the record could not be opened. Each has a reason file. `retry` moves a \
+record back into the spool, marked so that the server tries the refusing targets again; `purge` \
+deletes it for good. Records are named by file name or by change id (32 hex digits). No command \
+here shows a password: the records stay sealed.")]
+pub struct FailedArgs {
+    /// The client configuration file (names the spool).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: FailedCommand,
+}
+
+#[derive(Subcommand)]
+pub enum FailedCommand {
+    /// List failed records, oldest capture first.
+    List,
+    /// Show one failed record and its reason.
+    Show {
+        /// File name or change id.
+        record: String,
+    },
+    /// Move failed records back into the spool for another attempt.
+    Retry {
+        /// File names or change ids.
+        #[arg(required_unless_present = "all")]
+        records: Vec<String>,
+        /// Every failed record.
+        #[arg(long, conflicts_with = "records")]
+        all: bool,
+    },
+    /// Delete failed records for good.
+    Purge {
+        /// File names or change ids.
+        #[arg(required_unless_present = "all")]
+        records: Vec<String>,
+        /// Every failed record.
+        #[arg(long, conflicts_with = "records")]
+        all: bool,
+    },
+}
+
+#[derive(Args)]
+#[command(after_long_help = "\
+Reads the server's ledger read-only (beside the running server) and prints each change of the \
+account, newest first: when and where it was captured, which client sent it, its state, and for \
+each target the outcome, the number of attempts, the call's latency and the reason of a \
+rejection. The ledger never holds a password, so none can be shown. Exit status 0 (also when \
+there is no change), 1 when the ledger cannot be read.")]
+pub struct ChangesArgs {
+    /// The account: a logon name (`alice`) or `domain\account`, without regard to case.
+    pub account: String,
+    /// The server configuration file (names the ledger).
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// Match every account containing ACCOUNT instead of the exact account.
+    #[arg(long)]
+    pub contains: bool,
+    /// Most changes shown.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }

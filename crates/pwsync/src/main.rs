@@ -4,15 +4,19 @@
 //! `main` only parses the command line and hands over; each subcommand lives in its own module.
 //! Nothing here may print a password, and no subcommand takes one in argv or the environment.
 
+mod changes;
 mod check_config;
 mod cli;
 mod daemons;
 mod demo;
+mod failed;
 mod keygen;
 mod logging;
 mod pki;
 mod scope_test;
+mod status;
 mod target_test;
+mod when;
 
 use std::process::ExitCode;
 
@@ -48,6 +52,9 @@ fn main() -> ExitCode {
                 cli::Command::CheckConfig(args) => check_config::run(args),
                 cli::Command::Target(args) => target_test::run(args),
                 cli::Command::Demo(args) => demo::run(args),
+                cli::Command::Status(args) => status::run(args),
+                cli::Command::Failed(args) => failed::run(args),
+                cli::Command::Changes(args) => changes::run(args),
             };
             match result {
                 Ok(()) => ExitCode::SUCCESS,

@@ -6,6 +6,8 @@
 //! A caller's request is answered only after its transaction is durable, so an answer the
 //! client acts upon is never lost by a crash. This module must never receive a password.
 
+mod operator_store;
+mod report;
 mod store;
 mod summary;
 mod types;
@@ -17,6 +19,8 @@ use std::thread;
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
+pub use operator_store::RetryRefused;
+pub use report::{Bucket, ChangeView, ClientSeen, LedgerReader, OperatorRetry, TargetHealth, TargetOutcome};
 pub use summary::{quantile, summarize, LedgerSummary};
 pub use types::{Admission, AuditEvent, ChangeRecord, ChangeState, LedgerError, TargetResult, TargetState};
 
@@ -121,6 +125,23 @@ impl Ledger {
 
     pub async fn counts_by_state(&self) -> Result<Vec<(String, i64)>, LedgerError> {
         self.run(store::counts_by_state).await
+    }
+
+    /// Stores a client's status report; returns the operator retries waiting for that client.
+    pub async fn record_client_report(
+        &self,
+        client: String,
+        report: pwsync_proto::ClientStatusReport,
+    ) -> Result<Vec<String>, LedgerError> {
+        self.run(move |conn| operator_store::record_client_report(conn, &client, &report, now_ns())).await
+    }
+
+    /// Queues an operator retry of a rejected change; answers the client that will get it.
+    pub async fn request_retry(
+        &self,
+        change_id: String,
+    ) -> Result<Result<String, RetryRefused>, LedgerError> {
+        self.run(move |conn| operator_store::request_retry(conn, &change_id, now_ns())).await
     }
 
     pub async fn audit_events(&self, event: String) -> Result<Vec<AuditEvent>, LedgerError> {

@@ -56,4 +56,29 @@ CREATE TABLE IF NOT EXISTS audit (
     detail          TEXT NOT NULL
 );
 
+-- Each client's last status report (POST /v1/client-status): counts and times only.
+CREATE TABLE IF NOT EXISTS client_reports (
+    client                          TEXT PRIMARY KEY,
+    version                         TEXT NOT NULL,
+    reported_at_ns                  INTEGER NOT NULL,
+    spool_depth                     INTEGER NOT NULL,
+    oldest_pending_captured_at_ns   INTEGER,
+    failed                          INTEGER NOT NULL
+);
+
+-- Which client still holds which failed record (from its last report): where a retry can go.
+CREATE TABLE IF NOT EXISTS client_failed (
+    client          TEXT NOT NULL,
+    change_id       TEXT NOT NULL,
+    PRIMARY KEY (client, change_id)
+);
+
+-- Retries an operator asked for; handed to the client with its next status report.
+CREATE TABLE IF NOT EXISTS operator_retries (
+    change_id       TEXT PRIMARY KEY,
+    client          TEXT NOT NULL,
+    requested_at_ns INTEGER NOT NULL,
+    delivered_at_ns INTEGER
+);
+
 PRAGMA user_version = 1;

@@ -102,7 +102,8 @@ impl ExecTarget {
             Ok(child) => child,
             Err(error) => {
                 // A configuration problem: keep the change pending (it is not the change's fault).
-                tracing::error!(target_name = %self.name, %error, "cannot start the exec target's program");
+                tracing::error!(change_id = %request.change_id, target_name = %self.name, %error,
+                    "cannot start the exec target's program");
                 return transient(format!("cannot start {}: {error}", self.config.program.display()));
             }
         };

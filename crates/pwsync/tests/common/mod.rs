@@ -6,6 +6,9 @@
 
 #![allow(dead_code)]
 
+pub mod browser;
+pub mod prometheus;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -120,6 +123,44 @@ impl Deployment {
         }
     }
 
+    /// Adds an `[operator]` table (listener on a free loopback port, a token file, operator
+    /// certificates named `admin` accepted) and returns the token.
+    pub fn enable_operator(&self) -> String {
+        use rand::distr::{Alphanumeric, SampleString};
+        use std::os::unix::fs::PermissionsExt;
+        let token = Alphanumeric.sample_string(&mut rand::rng(), 40);
+        let token_file = self.dir.join("operator.token");
+        std::fs::write(&token_file, format!("{token}\n")).unwrap();
+        std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let mut config = std::fs::read_to_string(&self.server_config).unwrap();
+        config.push_str(&format!(
+            "\n[operator]\nlisten = \"127.0.0.1:0\"\ntoken_file = {token_file:?}\nclient_ca = {:?}\nclient_names = [\"admin\"]\n",
+            self.pki.join("ca.pem")
+        ));
+        std::fs::write(&self.server_config, config).unwrap();
+        token
+    }
+
+    /// Adds an exec target "gate" that rejects every change while the returned file exists
+    /// (it is created closed) and applies otherwise.
+    pub fn add_gate_target(&self) -> PathBuf {
+        let gate = self.dir.join("gate-closed");
+        let script = self.dir.join("gate.sh");
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\ncat >/dev/null\nif [ -e {gate:?} ]; then echo '{{\"result\":\"rejected\",\"reason\":\"gate closed\"}}'; exit 1; fi\nexit 0\n"
+            ),
+        )
+        .unwrap();
+        make_executable(&script);
+        let mut config = std::fs::read_to_string(&self.server_config).unwrap();
+        config.push_str(&format!("\n[[target]]\nkind = \"exec\"\nname = \"gate\"\nprogram = {script:?}\n"));
+        std::fs::write(&self.server_config, config).unwrap();
+        std::fs::write(&gate, "").unwrap();
+        gate
+    }
+
     pub fn issue_client(&self, name: &str, domains: &[&str], validity: Validity) -> (PathBuf, PathBuf) {
         let domains: Vec<String> = domains.iter().map(|d| d.to_string()).collect();
         let files = pwsync_tls::issue_client(&self.pki, name, &domains, &self.pki, validity).unwrap();
@@ -135,7 +176,8 @@ impl Deployment {
             format!(
                 "[client]\ndomain = {DOMAIN:?}\nspool = {spool:?}\nspool_keys = [{:?}]\nbatch_size = 100\nrescan_interval_ms = 2000\n\n\
                  [server]\nurl = \"https://{}\"\nca = {:?}\ncertificate = {certificate:?}\nkey = {key:?}\nrequest_timeout_ms = 15000\n\n\
-                 [retry]\ninitial_backoff_ms = 100\nmax_backoff_ms = 1000\n",
+                 [retry]\ninitial_backoff_ms = 100\nmax_backoff_ms = 1000\n\n\
+                 [operations]\nstatus_interval_ms = 300\n",
                 self.secret_key,
                 server.address,
                 self.pki.join("ca.pem"),
@@ -216,6 +258,9 @@ impl Deployment {
                     stack.push(path);
                     continue;
                 }
+                if !path.is_file() {
+                    continue; // sockets and the like hold no data to scan
+                }
                 let bytes = std::fs::read(&path).unwrap();
                 scanned += 1;
                 for password in passwords {
@@ -246,6 +291,8 @@ fn make_executable(path: &Path) {
 pub struct Server {
     child: Child,
     pub address: String,
+    /// The operator listener's address, when the configuration has an `[operator]` table.
+    pub operator_address: Option<String>,
     pub log: PathBuf,
 }
 
@@ -256,6 +303,11 @@ impl Server {
 
     /// Starts on a fixed address (to restart a killed server where its clients expect it).
     pub fn start_on(deployment: &Deployment, address: Option<&str>) -> Server {
+        Self::start_with(deployment, address, &[])
+    }
+
+    /// Starts with extra environment variables (e.g. `NOTIFY_SOCKET`).
+    pub fn start_with(deployment: &Deployment, address: Option<&str>, envs: &[(&str, &Path)]) -> Server {
         if let Some(address) = address {
             let text = std::fs::read_to_string(&deployment.server_config).unwrap();
             let text = text
@@ -280,11 +332,14 @@ impl Server {
             .arg(&deployment.server_config)
             .arg("--ready-file")
             .arg(&ready)
+            .envs(envs.iter().map(|(key, value)| (*key, *value)))
             .stdout(log_file.try_clone().unwrap())
             .stderr(log_file)
             .spawn()
             .unwrap();
-        let mut server = Server { child, address: String::new(), log };
+        let operator_ready = deployment.dir.join("server.ready.operator");
+        let _ = std::fs::remove_file(&operator_ready);
+        let mut server = Server { child, address: String::new(), operator_address: None, log };
         wait_for(Duration::from_secs(30), "server ready", || {
             if let Some(status) = server.child.try_wait().unwrap() {
                 panic!(
@@ -295,12 +350,41 @@ impl Server {
             std::fs::read_to_string(&ready).is_ok()
         });
         server.address = std::fs::read_to_string(&ready).unwrap().trim().to_string();
+        server.operator_address =
+            std::fs::read_to_string(&operator_ready).ok().map(|text| text.trim().to_string());
         server
     }
 
     pub fn kill9(mut self) {
         self.child.kill().unwrap(); // SIGKILL
         self.child.wait().unwrap();
+    }
+
+    /// Sends SIGTERM (what systemd sends to stop a service).
+    pub fn terminate(&self) {
+        terminate(&self.child);
+    }
+
+    /// Waits for the process to exit by itself, at most `timeout`.
+    pub fn wait_exit(&mut self, timeout: Duration) -> std::process::ExitStatus {
+        wait_exit(&mut self.child, timeout)
+    }
+}
+
+fn terminate(child: &Child) {
+    // SAFETY: kill(2) with a pid this test started and still owns (not yet reaped).
+    let result = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    assert_eq!(result, 0, "kill -TERM failed");
+}
+
+fn wait_exit(child: &mut Child, timeout: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "the process did not exit within {timeout:?}");
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -318,10 +402,16 @@ pub struct Client {
 
 impl Client {
     pub fn start(setup: &ClientSetup) -> Client {
+        Self::start_with(setup, &[])
+    }
+
+    /// Starts with extra environment variables (e.g. `NOTIFY_SOCKET`).
+    pub fn start_with(setup: &ClientSetup, envs: &[(&str, &Path)]) -> Client {
         let log_file = std::fs::OpenOptions::new().create(true).append(true).open(&setup.log).unwrap();
         let child = pwsync()
             .args(["--log-level", "debug", "client", "--config"])
             .arg(&setup.config)
+            .envs(envs.iter().map(|(key, value)| (*key, *value)))
             .stdout(log_file.try_clone().unwrap())
             .stderr(log_file)
             .spawn()
@@ -332,6 +422,14 @@ impl Client {
     pub fn kill9(mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
+    }
+
+    pub fn terminate(&self) {
+        terminate(&self.child);
+    }
+
+    pub fn wait_exit(&mut self, timeout: Duration) -> std::process::ExitStatus {
+        wait_exit(&mut self.child, timeout)
     }
 }
 
@@ -371,4 +469,60 @@ pub fn failed_reasons(spool: &Path) -> Vec<String> {
         .unwrap_or_default();
     reasons.sort();
     reasons
+}
+
+/// A free TCP port on 127.0.0.1 (bound and released: another process could take it first,
+/// which a test would notice as a failure to start).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Appends lines to a client's configuration file (e.g. `metrics_listen` under `[operations]`,
+/// which is the last table).
+pub fn append_to_client_config(setup: &ClientSetup, text: &str) {
+    let mut config = std::fs::read_to_string(&setup.config).unwrap();
+    config.push_str(text);
+    std::fs::write(&setup.config, config).unwrap();
+}
+
+/// An HTTPS GET with the deployment CA trusted and, optionally, a client certificate.
+/// Returns (status, body).
+pub fn https_get(
+    deployment: &Deployment,
+    url: &str,
+    bearer: Option<&str>,
+    identity: Option<(&Path, &Path)>,
+) -> (u16, String) {
+    let ca = deployment.pki.join("ca.pem");
+    let tls = match identity {
+        Some((certificate, key)) => pwsync_tls::client_config(&ca, certificate, key).unwrap(),
+        None => pwsync_tls::client_config_without_identity(&ca).unwrap(),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let http = reqwest::Client::builder()
+            .tls_backend_preconfigured((*tls).clone())
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap();
+        let mut request = http.get(url);
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap())
+    })
+}
+
+/// A plain HTTP GET (the client's loopback metrics listener). Returns (status, body).
+pub fn http_get(url: &str) -> (u16, String) {
+    pwsync_tls::install_crypto_provider();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+        let response = http.get(url).send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap())
+    })
 }
