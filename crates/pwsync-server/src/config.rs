@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::targets::{DryRunConfig, ExecConfig, LdapConfig};
+use crate::targets::{DryRunConfig, ExecConfig, GraphConfig, LdapConfig};
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -68,6 +68,7 @@ pub enum TargetConfig {
     DryRun(DryRunConfig),
     Exec(ExecConfig),
     Ldap(LdapConfig),
+    Graph(GraphConfig),
 }
 
 impl TargetConfig {
@@ -76,6 +77,7 @@ impl TargetConfig {
             TargetConfig::DryRun(config) => &config.name,
             TargetConfig::Exec(config) => &config.name,
             TargetConfig::Ldap(config) => &config.name,
+            TargetConfig::Graph(config) => &config.name,
         }
     }
 }
@@ -124,6 +126,12 @@ impl ServerConfig {
                     resolve(&mut config.bind_password_file);
                     if let Some(ca_file) = &mut config.ca_file {
                         resolve(ca_file)
+                    }
+                }
+                TargetConfig::Graph(config) => {
+                    let files = [&mut config.client_secret_file, &mut config.certificate_file, &mut config.certificate_key_file, &mut config.ca_file];
+                    for path in files.into_iter().flatten() {
+                        resolve(path)
                     }
                 }
             }
