@@ -8,6 +8,7 @@ mod check_config;
 mod cli;
 mod daemons;
 mod demo;
+mod graph_emulator;
 mod keygen;
 mod logging;
 mod pki;
@@ -42,6 +43,7 @@ fn main() -> ExitCode {
                 cli::Command::CheckConfig(args) => check_config::run(args),
                 cli::Command::Target(args) => target_test::run(args),
                 cli::Command::Demo(args) => demo::run(args),
+                cli::Command::GraphEmulator(args) => graph_emulator::run(args),
             };
             match result {
                 Ok(()) => ExitCode::SUCCESS,
