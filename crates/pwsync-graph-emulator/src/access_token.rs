@@ -61,7 +61,13 @@ impl TokenStore {
     }
 
     /// Issues a token; returns it and its lifetime in seconds (`expires_in`).
-    pub fn issue(&self, tenant_id: &str, client_id: &str, roles: Vec<String>, wids: Vec<String>) -> (String, u64) {
+    pub fn issue(
+        &self,
+        tenant_id: &str,
+        client_id: &str,
+        roles: Vec<String>,
+        wids: Vec<String>,
+    ) -> (String, u64) {
         let lifetime = self.lifetime().as_secs();
         let now = unix_now();
         let claims = TokenClaims {
@@ -85,7 +91,8 @@ impl TokenStore {
     /// The claims of a valid bearer token from an `Authorization` header value.
     pub fn check(&self, authorization: Option<&str>) -> Result<TokenClaims, TokenRefusal> {
         let Some(value) = authorization else { return Err(TokenRefusal::Missing) };
-        let Some(token) = value.strip_prefix("Bearer ").map(str::trim).filter(|token| !token.is_empty()) else {
+        let Some(token) = value.strip_prefix("Bearer ").map(str::trim).filter(|token| !token.is_empty())
+        else {
             return Err(TokenRefusal::Missing);
         };
         let issued = self.issued.lock().unwrap_or_else(|poisoned| poisoned.into_inner());

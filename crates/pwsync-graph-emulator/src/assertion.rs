@@ -53,7 +53,8 @@ pub fn verify(assertion: &str, app: &App, token_url: &str) -> Result<(), Asserti
              registered on application. [Reason - The key was not found.] (the header has no x5t#S256)",
         ));
     };
-    let certificate = app.certificate.as_ref().filter(|certificate| certificate.thumbprint_s256 == thumbprint);
+    let certificate =
+        app.certificate.as_ref().filter(|certificate| certificate.thumbprint_s256 == thumbprint);
     let Some(certificate) = certificate else {
         return Err(refuse(format!(
             "AADSTS700027: The certificate with identifier used to sign the client assertion is not \

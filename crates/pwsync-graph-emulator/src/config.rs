@@ -84,7 +84,9 @@ impl EmulatorConfig {
             return Err(EmulatorConfigError::Invalid("tenant_id must not be empty".into()));
         }
         if self.budget.writes == 0 || self.budget.window_s == 0 {
-            return Err(EmulatorConfigError::Invalid("budget.writes and budget.window_s must be positive".into()));
+            return Err(EmulatorConfigError::Invalid(
+                "budget.writes and budget.window_s must be positive".into(),
+            ));
         }
         if self.token_lifetime_s == 0 {
             return Err(EmulatorConfigError::Invalid("token_lifetime_s must be positive".into()));

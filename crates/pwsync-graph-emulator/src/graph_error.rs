@@ -13,7 +13,8 @@ use axum::Json;
 
 pub const COMPLEXITY: &str = "The specified password does not comply with password complexity requirements. \
                               Please provide a different password.";
-pub const SYNCED_OBJECT: &str = "Unable to update the specified properties for on-premises mastered Directory \
+pub const SYNCED_OBJECT: &str =
+    "Unable to update the specified properties for on-premises mastered Directory \
                                  Sync objects or objects currently undergoing migration.";
 pub const INSUFFICIENT_PRIVILEGES: &str = "Insufficient privileges to complete the operation.";
 pub const TOKEN_EXPIRED: &str = "Access token has expired or is not valid yet.";
@@ -29,7 +30,13 @@ pub struct GraphError {
 
 impl GraphError {
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> GraphError {
-        GraphError { status, code: code.into(), message: message.into(), retry_after: None, throttle_scope: None }
+        GraphError {
+            status,
+            code: code.into(),
+            message: message.into(),
+            retry_after: None,
+            throttle_scope: None,
+        }
     }
 
     pub fn bad_request(message: impl Into<String>) -> GraphError {
@@ -58,7 +65,9 @@ impl GraphError {
             ),
             429 => ("TooManyRequests", "Too many requests. Please try again later."),
             503 => ("ServiceUnavailable", "The service is temporarily unavailable. Please try again later."),
-            504 => ("GatewayTimeout", "The gateway did not receive a timely response. Please try again later."),
+            504 => {
+                ("GatewayTimeout", "The gateway did not receive a timely response. Please try again later.")
+            }
             _ => ("generalException", "An unexpected error occurred."),
         };
         GraphError::new(status, code, message)

@@ -71,7 +71,9 @@ pub async fn start(
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|error| EmulatorError::Bind { address: listen, message: error.to_string() })?;
-    let address = listener.local_addr().map_err(|error| EmulatorError::Bind { address: listen, message: error.to_string() })?;
+    let address = listener
+        .local_addr()
+        .map_err(|error| EmulatorError::Bind { address: listen, message: error.to_string() })?;
     let (stop, stopped) = watch::channel(false);
     tokio::spawn(server::serve(listener, tls, router(tenant.clone()), tenant.clone(), stopped));
     Ok(RunningEmulator { address, tenant, stop })

@@ -68,9 +68,11 @@ impl AppRegistration {
         let der = rustls_pki_types::CertificateDer::from_pem_slice(pem.as_bytes()).map_err(|error| {
             RegistrationError::NotPem { client_id: self.client_id.clone(), message: error.to_string() }
         })?;
-        let (_, certificate) = X509Certificate::from_der(&der).map_err(|error| {
-            RegistrationError::BadCertificate { client_id: self.client_id.clone(), message: error.to_string() }
-        })?;
+        let (_, certificate) =
+            X509Certificate::from_der(&der).map_err(|error| RegistrationError::BadCertificate {
+                client_id: self.client_id.clone(),
+                message: error.to_string(),
+            })?;
         let key = certificate.public_key().parsed().map_err(|error| RegistrationError::BadCertificate {
             client_id: self.client_id.clone(),
             message: error.to_string(),
@@ -114,7 +116,10 @@ fn role_template_id(role: &str) -> Option<&'static str> {
         ("privileged authentication administrator", PRIVILEGED_AUTHENTICATION_ADMINISTRATOR),
         ("global administrator", GLOBAL_ADMINISTRATOR),
     ];
-    known.iter().find(|(name, id)| role.eq_ignore_ascii_case(name) || role.eq_ignore_ascii_case(id)).map(|(_, id)| *id)
+    known
+        .iter()
+        .find(|(name, id)| role.eq_ignore_ascii_case(name) || role.eq_ignore_ascii_case(id))
+        .map(|(_, id)| *id)
 }
 
 /// base64url (no padding) of the SHA-256 of a DER certificate.

@@ -65,7 +65,8 @@ pub async fn serve(
             },
             _ = stop.changed() => return,
         };
-        let (acceptor, router, tenant, mut stop) = (acceptor.clone(), router.clone(), tenant.clone(), stop.clone());
+        let (acceptor, router, tenant, mut stop) =
+            (acceptor.clone(), router.clone(), tenant.clone(), stop.clone());
         tokio::spawn(async move {
             let Ok(tls) = acceptor.accept(tcp).await else { return };
             let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {

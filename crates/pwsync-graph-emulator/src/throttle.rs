@@ -14,8 +14,12 @@ use crate::config::WriteBudget;
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Admission {
     /// Accepted; `used` is the fraction of the budget in use after it (0.0–1.0).
-    Accepted { used: f64 },
-    Throttled { retry_after: Duration },
+    Accepted {
+        used: f64,
+    },
+    Throttled {
+        retry_after: Duration,
+    },
 }
 
 #[derive(Debug)]

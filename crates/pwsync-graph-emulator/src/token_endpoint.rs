@@ -89,7 +89,8 @@ fn issue(
         ));
     };
     if let Some(secret) = form.get("client_secret") {
-        let matches = app.registration.client_secret.as_deref().is_some_and(|known| secrets_equal(secret, known));
+        let matches =
+            app.registration.client_secret.as_deref().is_some_and(|known| secrets_equal(secret, known));
         if !matches {
             return Err(error(
                 StatusCode::UNAUTHORIZED,

@@ -25,7 +25,8 @@ use crate::throttle::Admission;
 const READ_PERMISSIONS: [&str; 4] =
     ["User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"];
 /// Permissions that let an application write a password profile (with a directory role).
-const WRITE_PERMISSIONS: [&str; 3] = [PASSWORD_PROFILE_PERMISSION, "User.ReadWrite.All", "Directory.ReadWrite.All"];
+const WRITE_PERMISSIONS: [&str; 3] =
+    [PASSWORD_PROFILE_PERMISSION, "User.ReadWrite.All", "Directory.ReadWrite.All"];
 /// The properties a `passwordProfile` has.
 const PASSWORD_PROFILE_PROPERTIES: [&str; 3] =
     ["password", "forceChangePasswordNextSignIn", "forceChangePasswordNextSignInWithMfa"];
@@ -106,18 +107,25 @@ pub async fn get_one(
 fn selected(query: &HashMap<String, String>) -> Vec<String> {
     query
         .get("$select")
-        .map(|select| select.split(',').map(|name| name.trim().to_string()).filter(|name| !name.is_empty()).collect())
+        .map(|select| {
+            select.split(',').map(|name| name.trim().to_string()).filter(|name| !name.is_empty()).collect()
+        })
         .unwrap_or_default()
 }
 
 /// `<property> eq '<value>'`, the one filter form a sync needs; `''` stands for `'`.
 fn parse_filter(text: &str) -> Result<(String, String), GraphError> {
     let unsupported = || {
-        GraphError::new(StatusCode::BAD_REQUEST, "Request_UnsupportedQuery", format!("Unsupported Query: {text}"))
+        GraphError::new(
+            StatusCode::BAD_REQUEST,
+            "Request_UnsupportedQuery",
+            format!("Unsupported Query: {text}"),
+        )
     };
     let (property, rest) = text.trim().split_once(' ').ok_or_else(unsupported)?;
     let value = rest.trim_start().strip_prefix("eq ").ok_or_else(unsupported)?.trim();
-    let inner = value.strip_prefix('\'').and_then(|value| value.strip_suffix('\'')).ok_or_else(unsupported)?;
+    let inner =
+        value.strip_prefix('\'').and_then(|value| value.strip_suffix('\'')).ok_or_else(unsupported)?;
     if !["id", "userPrincipalName", "mail", "onPremisesImmutableId"].contains(&property) {
         return Err(unsupported());
     }
@@ -142,7 +150,12 @@ pub async fn patch(
     }
 }
 
-fn set_password(tenant: &Tenant, key: &str, headers: &HeaderMap, body: &[u8]) -> Result<Response, GraphError> {
+fn set_password(
+    tenant: &Tenant,
+    key: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, GraphError> {
     let claims = authenticate(tenant, headers)?;
     let content_type = headers.get("content-type").and_then(|value| value.to_str().ok()).unwrap_or_default();
     if !content_type.trim().to_ascii_lowercase().starts_with("application/json") {
@@ -197,8 +210,9 @@ fn set_password(tenant: &Tenant, key: &str, headers: &HeaderMap, body: &[u8]) ->
 /// The body must be exactly `{"passwordProfile":{"password":"…", "forceChangePasswordNextSignIn":bool}}`
 /// (the second property, and `…WithMfa`, optional): anything unknown or missing is a 400.
 fn parse_password_profile(body: &[u8]) -> Result<(String, bool), GraphError> {
-    let invalid_profile =
-        || GraphError::bad_request("Invalid value specified for property 'passwordProfile' of resource 'User'.");
+    let invalid_profile = || {
+        GraphError::bad_request("Invalid value specified for property 'passwordProfile' of resource 'User'.")
+    };
     let value: serde_json::Value = serde_json::from_slice(body).map_err(|_| {
         GraphError::new(
             StatusCode::BAD_REQUEST,
@@ -213,13 +227,15 @@ fn parse_password_profile(body: &[u8]) -> Result<(String, bool), GraphError> {
             "Property '{unknown}' does not exist as a declared property or extension property."
         )));
     }
-    let profile = object.get("passwordProfile").and_then(|profile| profile.as_object()).ok_or_else(invalid_profile)?;
+    let profile =
+        object.get("passwordProfile").and_then(|profile| profile.as_object()).ok_or_else(invalid_profile)?;
     if let Some(unknown) = profile.keys().find(|key| !PASSWORD_PROFILE_PROPERTIES.contains(&key.as_str())) {
         return Err(GraphError::bad_request(format!(
             "Property '{unknown}' does not exist as a declared property or extension property."
         )));
     }
-    let password = profile.get("password").and_then(|password| password.as_str()).ok_or_else(invalid_profile)?;
+    let password =
+        profile.get("password").and_then(|password| password.as_str()).ok_or_else(invalid_profile)?;
     let force_change = match profile.get("forceChangePasswordNextSignIn") {
         None => true, // Graph's default when the property is left out.
         Some(serde_json::Value::Bool(force)) => *force,

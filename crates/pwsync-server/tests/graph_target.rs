@@ -12,8 +12,8 @@ mod graph_emulator;
 use std::time::{Duration, Instant};
 
 use graph_emulator::{
-    capture_logs, logs, request, upn, GraphFixture, APP, APP_WITHOUT_PERMISSION, APP_WITHOUT_ROLE, CLIENT_SECRET,
-    DAVE_GUID, TENANT,
+    capture_logs, logs, request, upn, GraphFixture, APP, APP_WITHOUT_PERMISSION, APP_WITHOUT_ROLE,
+    CLIENT_SECRET, DAVE_GUID, TENANT,
 };
 use pwsync_graph_emulator::{password_digest, DirectoryUser, InjectedFailure, WriteBudget};
 use pwsync_proto::Identity;
@@ -101,10 +101,17 @@ async fn every_error_row_has_its_documented_outcome() {
 
     // 403: permanent configuration error, logged loudly — for a missing permission, a
     // missing role, and an administrator's password with only User Administrator.
-    for (client_id, user) in [(APP_WITHOUT_PERMISSION, "alice@corp.com"), (APP_WITHOUT_ROLE, "alice@corp.com"), (APP, "root@corp.com")] {
+    for (client_id, user) in [
+        (APP_WITHOUT_PERMISSION, "alice@corp.com"),
+        (APP_WITHOUT_ROLE, "alice@corp.com"),
+        (APP, "root@corp.com"),
+    ] {
         let config = GraphConfig { client_id: client_id.into(), ..fixture.secret_config() };
         let outcome = target(&config).apply(&request(upn(user), "Forbidden-2026")).await;
-        assert!(rejected(&outcome).contains("User-PasswordProfile.ReadWrite.All"), "{client_id}: {outcome:?}");
+        assert!(
+            rejected(&outcome).contains("User-PasswordProfile.ReadWrite.All"),
+            "{client_id}: {outcome:?}"
+        );
     }
     assert!(logs().contains("configuration error of the Graph target"));
 
@@ -147,7 +154,10 @@ async fn every_error_row_has_its_documented_outcome() {
     assert!(transient(&outcome).0.contains("no answer from Graph"), "{outcome:?}");
     let config = GraphConfig { timeout_ms: 300, ..fixture.secret_config() };
     let impatient = target(&config);
-    assert_eq!(impatient.apply(&request(upn("alice@corp.com"), "Warm-Token-2026")).await, TargetOutcome::Applied);
+    assert_eq!(
+        impatient.apply(&request(upn("alice@corp.com"), "Warm-Token-2026")).await,
+        TargetOutcome::Applied
+    );
     fixture.emulator.faults().set_latency(Duration::from_millis(800));
     let outcome = impatient.apply(&request(upn("alice@corp.com"), "Slow-Graph-2026")).await;
     fixture.emulator.faults().set_latency(Duration::ZERO);
@@ -156,7 +166,15 @@ async fn every_error_row_has_its_documented_outcome() {
     // After all of that the target still works.
     assert_eq!(graph.apply(&request(upn("alice@corp.com"), GOOD_PASSWORD)).await, TargetOutcome::Applied);
     assert_set(&fixture, "alice@corp.com", GOOD_PASSWORD);
-    for password in [weak, "Synced-Bob-2026", "Forbidden-2026", "New-Hire-2026", "Busy-Graph-2026", "Dropped-2026", "Slow-Graph-2026"] {
+    for password in [
+        weak,
+        "Synced-Bob-2026",
+        "Forbidden-2026",
+        "New-Hire-2026",
+        "Busy-Graph-2026",
+        "Dropped-2026",
+        "Slow-Graph-2026",
+    ] {
         assert_no_leak(password);
     }
 }
@@ -203,7 +221,10 @@ async fn tokens_are_renewed_before_expiry_and_a_401_refreshes_once() {
     // A token revoked mid-run: Graph answers 401, the target obtains a new one and retries once.
     fixture.emulator.set_token_lifetime(Duration::from_secs(3599));
     fixture.emulator.revoke_tokens();
-    assert_eq!(graph.apply(&request(upn("alice@corp.com"), "Token-Three-2026")).await, TargetOutcome::Applied);
+    assert_eq!(
+        graph.apply(&request(upn("alice@corp.com"), "Token-Three-2026")).await,
+        TargetOutcome::Applied
+    );
     let stats = fixture.emulator.stats();
     assert_eq!((stats.tokens_issued, stats.unauthorized, stats.passwords_set), (3, 1, 3));
     assert_set(&fixture, "alice@corp.com", "Token-Three-2026");
@@ -217,7 +238,10 @@ async fn accounts_map_by_upn_rewrite_mail_and_cached_source_anchor() {
         upn_suffix_rewrite: Some(SuffixRewrite { from: "@corp.local".into(), to: "@corp.com".into() }),
         ..fixture.secret_config()
     };
-    assert_eq!(target(&rewrite).apply(&request(upn("alice@corp.local"), "Rewritten-2026")).await, TargetOutcome::Applied);
+    assert_eq!(
+        target(&rewrite).apply(&request(upn("alice@corp.local"), "Rewritten-2026")).await,
+        TargetOutcome::Applied
+    );
     assert_set(&fixture, "alice@corp.com", "Rewritten-2026");
 
     let by_mail = GraphConfig { match_by: MatchBy::Mail, ..fixture.secret_config() };
@@ -233,8 +257,12 @@ async fn accounts_map_by_upn_rewrite_mail_and_cached_source_anchor() {
     assert_eq!(fixture.emulator.stats().lookups, lookups + 1, "the anchor's object id is cached");
     assert_set(&fixture, "dave@corp.com", "Anchor-Two-2026");
 
-    let unknown = Identity { object_guid: Some("ffffffff-0000-4000-8000-000000000000".into()), ..Identity::default() };
-    assert!(matches!(by_anchor.apply(&request(unknown, "Nobody-2026")).await, TargetOutcome::Transient { .. }));
+    let unknown =
+        Identity { object_guid: Some("ffffffff-0000-4000-8000-000000000000".into()), ..Identity::default() };
+    assert!(matches!(
+        by_anchor.apply(&request(unknown, "Nobody-2026")).await,
+        TargetOutcome::Transient { .. }
+    ));
     let outcome = by_anchor.apply(&request(upn("alice@corp.com"), "No-Guid-2026")).await;
     assert!(rejected(&outcome).contains("carries no objectGUID"), "{outcome:?}");
 }
@@ -249,7 +277,10 @@ async fn the_password_never_reaches_a_reason_or_a_log_when_graph_echoes_it() {
     let weak = "echo\"me\\please";
     let outcome = graph.apply(&request(upn("alice@corp.com"), weak)).await;
     let reason = rejected(&outcome);
-    assert!(reason.contains("Request payload") && reason.contains("<redacted>"), "the echo came back: {reason}");
+    assert!(
+        reason.contains("Request payload") && reason.contains("<redacted>"),
+        "the echo came back: {reason}"
+    );
     assert!(!reason.contains("echo\\\"me") && !reason.contains(weak), "{reason}");
     for (user, password) in [("bob@corp.com", "Echo-Synced-2026"), ("nobody@corp.com", "Echo-Missing-2026")] {
         let outcome = graph.apply(&request(upn(user), password)).await;
@@ -271,10 +302,22 @@ async fn target_test_explains_the_common_setup_mistakes() {
     let found = probe(good.clone(), upn("alice@corp.com")).await.unwrap();
     assert!(found.contains("alice@corp.com") && found.contains("User Administrator"), "{found}");
     let cases = [
-        (GraphConfig { tenant_id: "00000000-0000-0000-0000-000000000000".into(), ..good.clone() }, "check tenant_id"),
-        (GraphConfig { client_id: "00000000-0000-0000-0000-000000000009".into(), ..good.clone() }, "check client_id"),
-        (GraphConfig { client_id: APP_WITHOUT_PERMISSION.into(), ..good.clone() }, "add the application permission"),
-        (GraphConfig { client_id: APP_WITHOUT_ROLE.into(), ..good.clone() }, "assign it the User Administrator role"),
+        (
+            GraphConfig { tenant_id: "00000000-0000-0000-0000-000000000000".into(), ..good.clone() },
+            "check tenant_id",
+        ),
+        (
+            GraphConfig { client_id: "00000000-0000-0000-0000-000000000009".into(), ..good.clone() },
+            "check client_id",
+        ),
+        (
+            GraphConfig { client_id: APP_WITHOUT_PERMISSION.into(), ..good.clone() },
+            "add the application permission",
+        ),
+        (
+            GraphConfig { client_id: APP_WITHOUT_ROLE.into(), ..good.clone() },
+            "assign it the User Administrator role",
+        ),
     ];
     for (config, expected) in cases {
         let error = probe(config, upn("alice@corp.com")).await.unwrap_err();
@@ -284,7 +327,10 @@ async fn target_test_explains_the_common_setup_mistakes() {
     std::fs::write(&wrong_secret, "not-the-secret\n").unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&wrong_secret, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let error = probe(GraphConfig { client_secret_file: Some(wrong_secret), ..good.clone() }, upn("alice@corp.com")).await.unwrap_err();
+    let error =
+        probe(GraphConfig { client_secret_file: Some(wrong_secret), ..good.clone() }, upn("alice@corp.com"))
+            .await
+            .unwrap_err();
     assert!(error.contains("AADSTS7000215") && error.contains("Value"), "{error}");
     let error = probe(good.clone(), upn("bob@corp.com")).await.unwrap_err();
     assert!(error.contains("synchronized from on-premises"), "{error}");
@@ -301,7 +347,12 @@ fn assertion(key_pem: &str, thumbprint: &str, aud: &str, nbf: i64, exp: i64) -> 
         "aud": aud, "iss": APP, "sub": APP, "jti": format!("{}", rand::random::<u64>()),
         "nbf": nbf, "iat": nbf, "exp": exp,
     });
-    jsonwebtoken::encode(&header, &claims, &jsonwebtoken::EncodingKey::from_rsa_pem(key_pem.as_bytes()).unwrap()).unwrap()
+    jsonwebtoken::encode(
+        &header,
+        &claims,
+        &jsonwebtoken::EncodingKey::from_rsa_pem(key_pem.as_bytes()).unwrap(),
+    )
+    .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -315,7 +366,9 @@ async fn the_emulator_refuses_forged_expired_future_and_wrong_audience_assertion
         rustls_pki_types::CertificateDer::from_pem_file(&fixture.certificate_file).unwrap()
     };
     let thumbprint = pwsync_graph_emulator::thumbprint_s256(&der);
-    let other_key = rcgen::KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048).unwrap().serialize_pem();
+    let other_key = rcgen::KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048)
+        .unwrap()
+        .serialize_pem();
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
     let post = |jwt: String| {
         let http = http.clone();
@@ -325,11 +378,26 @@ async fn the_emulator_refuses_forged_expired_future_and_wrong_audience_assertion
                 ("grant_type", "client_credentials".to_string()),
                 ("client_id", APP.to_string()),
                 ("scope", "https://graph.microsoft.com/.default".to_string()),
-                ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".to_string()),
+                (
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".to_string(),
+                ),
                 ("client_assertion", jwt),
             ];
-            let body = form.iter().map(|(name, value)| format!("{name}={}", value.replace('+', "%2B").replace('/', "%2F").replace(':', "%3A"))).collect::<Vec<_>>().join("&");
-            let response = http.post(&token_url).header("content-type", "application/x-www-form-urlencoded").body(body).send().await.unwrap();
+            let body = form
+                .iter()
+                .map(|(name, value)| {
+                    format!("{name}={}", value.replace('+', "%2B").replace('/', "%2F").replace(':', "%3A"))
+                })
+                .collect::<Vec<_>>()
+                .join("&");
+            let response = http
+                .post(&token_url)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
             (response.status().as_u16(), response.text().await.unwrap())
         }
     };
@@ -340,7 +408,16 @@ async fn the_emulator_refuses_forged_expired_future_and_wrong_audience_assertion
         (assertion(&key, "bm90LXJlZ2lzdGVyZWQ", &token_url, now, now + 600), "AADSTS700027"),
         (assertion(&key, &thumbprint, &token_url, now - 4000, now - 3400), "AADSTS700024"),
         (assertion(&key, &thumbprint, &token_url, now + 3600, now + 4200), "AADSTS700024"),
-        (assertion(&key, &thumbprint, "https://login.microsoftonline.com/other/oauth2/v2.0/token", now, now + 600), "AADSTS700023"),
+        (
+            assertion(
+                &key,
+                &thumbprint,
+                "https://login.microsoftonline.com/other/oauth2/v2.0/token",
+                now,
+                now + 600,
+            ),
+            "AADSTS700023",
+        ),
     ];
     for (jwt, code) in refused {
         let (status, body) = post(jwt).await;
@@ -352,7 +429,8 @@ async fn the_emulator_refuses_forged_expired_future_and_wrong_audience_assertion
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_emulator_checks_token_content_type_body_and_budget_like_graph() {
-    let fixture = GraphFixture::start_with(graph_emulator::users(), WriteBudget { writes: 1, window_s: 60 }).await;
+    let fixture =
+        GraphFixture::start_with(graph_emulator::users(), WriteBudget { writes: 1, window_s: 60 }).await;
     let http = fixture.http();
     let url = fixture.emulator.url();
     let token: serde_json::Value = http
@@ -400,7 +478,10 @@ async fn the_emulator_checks_token_content_type_body_and_budget_like_graph() {
     assert!(body.contains("TooManyRequests"));
     let retry_after: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((59..=60).contains(&retry_after), "{retry_after}");
-    assert_eq!(headers["x-ms-throttle-scope"].to_str().unwrap(), format!("Tenant_Application/ReadWrite/{TENANT}/{APP}"));
+    assert_eq!(
+        headers["x-ms-throttle-scope"].to_str().unwrap(),
+        format!("Tenant_Application/ReadWrite/{TENANT}/{APP}")
+    );
     assert_eq!(headers["x-ms-throttle-information"], "WriteLimitExceeded");
     // Lookups by filter, with $select.
     let found: serde_json::Value = http
@@ -410,10 +491,13 @@ async fn the_emulator_checks_token_content_type_body_and_budget_like_graph() {
     assert_eq!(found["value"][0]["userPrincipalName"], "carol@corp.com");
     assert!(found["value"][0].get("mail").is_none(), "only the selected properties come back");
     // A wrong tenant, a wrong secret.
-    let response = http.post(format!("{url}/contoso.example/oauth2/v2.0/token"))
+    let response = http
+        .post(format!("{url}/contoso.example/oauth2/v2.0/token"))
         .header("content-type", "application/x-www-form-urlencoded")
         .body(format!("grant_type=client_credentials&client_id={APP}&scope=x%2F.default&client_secret=x"))
-        .send().await.unwrap();
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status().as_u16(), 400);
     assert!(response.text().await.unwrap().contains("AADSTS90002"));
 }

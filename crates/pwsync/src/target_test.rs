@@ -12,7 +12,12 @@ pub fn run(args: TargetArgs) -> anyhow::Result<()> {
     let probe = pwsync_server::ProbeAccount {
         account,
         domain,
-        identity: pwsync_proto::Identity { user_principal_name: upn, mail, object_guid, ..Default::default() },
+        identity: pwsync_proto::Identity {
+            user_principal_name: upn,
+            mail,
+            object_guid,
+            ..Default::default()
+        },
     };
     pwsync_tls::install_crypto_provider();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;

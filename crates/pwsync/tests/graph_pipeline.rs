@@ -29,8 +29,14 @@ impl Drop for Emulator {
 }
 
 fn start_emulator(deployment: &Deployment, secret: &str) -> Emulator {
-    pwsync_tls::issue_server(&deployment.pki, "graph", &["127.0.0.1".into()], &deployment.pki, pwsync_tls::Validity::days(1))
-        .unwrap();
+    pwsync_tls::issue_server(
+        &deployment.pki,
+        "graph",
+        &["127.0.0.1".into()],
+        &deployment.pki,
+        pwsync_tls::Validity::days(1),
+    )
+    .unwrap();
     let tenant = deployment.dir.join("tenant.toml");
     std::fs::write(
         &tenant,
@@ -68,7 +74,13 @@ fn start_emulator(deployment: &Deployment, secret: &str) -> Emulator {
 }
 
 /// Captures through `pwsync-capture` with the account's UPN, as a domain controller's hook does.
-fn capture(deployment: &Deployment, spool: &std::path::Path, account: &str, upn: &str, password: &str) -> String {
+fn capture(
+    deployment: &Deployment,
+    spool: &std::path::Path,
+    account: &str,
+    upn: &str,
+    password: &str,
+) -> String {
     let mut child = Command::new(env!("CARGO_BIN_EXE_pwsync-capture"))
         .arg("--spool")
         .arg(spool)
@@ -90,7 +102,9 @@ fn capture(deployment: &Deployment, spool: &std::path::Path, account: &str, upn:
 fn password_record(deployment: &Deployment, emulator: &Emulator, upn: &str) -> serde_json::Value {
     use rustls_pki_types::pem::PemObject;
     let mut roots = rustls::RootCertStore::empty();
-    roots.add(rustls_pki_types::CertificateDer::from_pem_file(deployment.pki.join("ca.pem")).unwrap()).unwrap();
+    roots
+        .add(rustls_pki_types::CertificateDer::from_pem_file(deployment.pki.join("ca.pem")).unwrap())
+        .unwrap();
     let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let tls = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

@@ -19,7 +19,8 @@ use pwsync_proto::{Identity, SecretString};
 pub use dry_run::{DryRunConfig, DryRunTarget};
 pub use exec::{ExecConfig, ExecTarget};
 pub use graph::{
-    immutable_id, AssertionAlgorithm, GraphCloud, GraphConfig, GraphConfigError, GraphTarget, MatchBy, SuffixRewrite,
+    immutable_id, AssertionAlgorithm, GraphCloud, GraphConfig, GraphConfigError, GraphTarget, MatchBy,
+    SuffixRewrite,
 };
 pub use ldap::{LdapConfig, LdapConfigError, LdapMode, LdapTarget};
 

@@ -56,7 +56,11 @@ pub fn users() -> Vec<DirectoryUser> {
     };
     vec![
         user("alice@corp.com"),
-        DirectoryUser { on_premises_sync_enabled: true, on_premises_immutable_id: Some("c3luY2VkLWJvYg==".into()), ..user("bob@corp.com") },
+        DirectoryUser {
+            on_premises_sync_enabled: true,
+            on_premises_immutable_id: Some("c3luY2VkLWJvYg==".into()),
+            ..user("bob@corp.com")
+        },
         DirectoryUser { mail: Some("carol.mail@corp.com".into()), ..user("carol@corp.com") },
         DirectoryUser {
             on_premises_immutable_id: Some(pwsync_server::targets::immutable_id(DAVE_GUID).unwrap()),
@@ -114,8 +118,16 @@ impl GraphFixture {
             budget,
             token_lifetime_s: 3599,
         };
-        let emulator = pwsync_graph_emulator::start(&config, "127.0.0.1:0".parse().unwrap(), tls).await.unwrap();
-        GraphFixture { ca_file: pwsync_tls::ca_certificate_path(&ca_dir), dir, emulator, secret_file, certificate_file, key_file }
+        let emulator =
+            pwsync_graph_emulator::start(&config, "127.0.0.1:0".parse().unwrap(), tls).await.unwrap();
+        GraphFixture {
+            ca_file: pwsync_tls::ca_certificate_path(&ca_dir),
+            dir,
+            emulator,
+            secret_file,
+            certificate_file,
+            key_file,
+        }
     }
 
     /// A target using the client secret of `APP`, pointed at the emulator.

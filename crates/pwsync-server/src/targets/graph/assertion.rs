@@ -48,5 +48,6 @@ pub fn sign(
         iat: now,
         exp: now + ASSERTION_LIFETIME_S,
     };
-    jsonwebtoken::encode(&header, &claims, key).map_err(|error| format!("cannot sign the client assertion: {error}"))
+    jsonwebtoken::encode(&header, &claims, key)
+        .map_err(|error| format!("cannot sign the client assertion: {error}"))
 }

@@ -159,7 +159,9 @@ pub enum CredentialFiles {
 pub enum GraphConfigError {
     #[error("tenant_id and client_id must not be empty")]
     EmptyIds,
-    #[error("give exactly one credential: client_secret_file, or certificate_file with certificate_key_file")]
+    #[error(
+        "give exactly one credential: client_secret_file, or certificate_file with certificate_key_file"
+    )]
     CredentialChoice,
     #[error("{what} {url:?} must be an https:// URL without a path, query or trailing slash")]
     BadUrl { what: &'static str, url: String },
@@ -218,7 +220,8 @@ impl GraphConfig {
                 return Err(GraphConfigError::BadSuffixRewrite);
             }
         }
-        if self.concurrency == 0 || self.timeout_ms == 0 || self.write_budget == 0 || self.write_window_s == 0 {
+        if self.concurrency == 0 || self.timeout_ms == 0 || self.write_budget == 0 || self.write_window_s == 0
+        {
             return Err(GraphConfigError::ZeroLimit);
         }
         if !(self.budget_share > 0.0 && self.budget_share <= 1.0) {
@@ -273,7 +276,8 @@ client_secret_file = "/etc/pwsync/graph.secret"
     fn mistakes_are_named() {
         let both = GraphConfig { certificate_file: Some("c.pem".into()), ..sample() };
         assert_eq!(both.check_values(), Err(GraphConfigError::CredentialChoice));
-        let half = GraphConfig { client_secret_file: None, certificate_file: Some("c.pem".into()), ..sample() };
+        let half =
+            GraphConfig { client_secret_file: None, certificate_file: Some("c.pem".into()), ..sample() };
         assert_eq!(half.check_values(), Err(GraphConfigError::CredentialChoice));
         let plain = GraphConfig { graph_url: Some("http://graph.example".into()), ..sample() };
         assert!(matches!(plain.check_values(), Err(GraphConfigError::BadUrl { what: "graph_url", .. })));
@@ -284,8 +288,14 @@ client_secret_file = "/etc/pwsync/graph.secret"
             ..sample()
         };
         assert_eq!(rewrite.check_values(), Err(GraphConfigError::BadSuffixRewrite));
-        assert_eq!(GraphConfig { budget_share: 1.5, ..sample() }.check_values(), Err(GraphConfigError::BadBudgetShare));
-        assert_eq!(GraphConfig { concurrency: 0, ..sample() }.check_values(), Err(GraphConfigError::ZeroLimit));
+        assert_eq!(
+            GraphConfig { budget_share: 1.5, ..sample() }.check_values(),
+            Err(GraphConfigError::BadBudgetShare)
+        );
+        assert_eq!(
+            GraphConfig { concurrency: 0, ..sample() }.check_values(),
+            Err(GraphConfigError::ZeroLimit)
+        );
         assert!(toml::from_str::<GraphConfig>("name='x'\ntenant_id='t'\nclient_id='c'\nsecret='s'").is_err());
     }
 }

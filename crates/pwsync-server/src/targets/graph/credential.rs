@@ -52,8 +52,8 @@ impl Credential {
                     .map_err(|error| bad(key, format!("not an RSA private key in PEM ({error})")))?;
                 use base64::Engine;
                 use sha2::Digest;
-                let thumbprint_s256 =
-                    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(der.as_ref()));
+                let thumbprint_s256 = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .encode(sha2::Sha256::digest(der.as_ref()));
                 Ok(Credential::Certificate { thumbprint_s256, key })
             }
         }
@@ -69,7 +69,8 @@ fn read_private(path: &Path) -> Result<Zeroizing<Vec<u8>>, GraphConfigError> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path).map_err(|error| bad(path, error.to_string()))?.permissions().mode();
+        let mode =
+            std::fs::metadata(path).map_err(|error| bad(path, error.to_string()))?.permissions().mode();
         if mode & 0o004 != 0 {
             return Err(GraphConfigError::ReadableByOthers { path: path.to_path_buf(), mode: mode & 0o777 });
         }

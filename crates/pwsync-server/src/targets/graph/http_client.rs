@@ -49,5 +49,8 @@ pub fn build(ca_file: Option<&Path>, timeout: Duration) -> Result<reqwest::Clien
 }
 
 fn tls_error(path: Option<&Path>, message: String) -> GraphConfigError {
-    GraphConfigError::BadFile { path: path.map(Path::to_path_buf).unwrap_or_else(|| "(system roots)".into()), message }
+    GraphConfigError::BadFile {
+        path: path.map(Path::to_path_buf).unwrap_or_else(|| "(system roots)".into()),
+        message,
+    }
 }

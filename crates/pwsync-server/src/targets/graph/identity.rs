@@ -45,23 +45,35 @@ impl IdentityMap {
         let identity = &request.identity;
         let (property, value) = match self.match_by {
             MatchBy::UserPrincipalName => {
-                let upn = identity.user_principal_name.as_deref().filter(|upn| !upn.is_empty()).ok_or_else(|| {
-                    NoIdentity(format!("the change for {} carries no userPrincipalName (match_by = user-principal-name)", request.account))
-                })?;
+                let upn = identity.user_principal_name.as_deref().filter(|upn| !upn.is_empty()).ok_or_else(
+                    || {
+                        NoIdentity(format!(
+                            "the change for {} carries no userPrincipalName (match_by = user-principal-name)",
+                            request.account
+                        ))
+                    },
+                )?;
                 return Ok(UserRef::Key(self.rewrite_upn(upn)));
             }
             MatchBy::Mail => {
                 let mail = identity.mail.as_deref().filter(|mail| !mail.is_empty()).ok_or_else(|| {
-                    NoIdentity(format!("the change for {} carries no mail (match_by = mail)", request.account))
+                    NoIdentity(format!(
+                        "the change for {} carries no mail (match_by = mail)",
+                        request.account
+                    ))
                 })?;
                 ("mail", mail.to_string())
             }
             MatchBy::SourceAnchor => {
                 let guid = identity.object_guid.as_deref().ok_or_else(|| {
-                    NoIdentity(format!("the change for {} carries no objectGUID (match_by = source-anchor)", request.account))
+                    NoIdentity(format!(
+                        "the change for {} carries no objectGUID (match_by = source-anchor)",
+                        request.account
+                    ))
                 })?;
-                let anchor = immutable_id(guid)
-                    .ok_or_else(|| NoIdentity(format!("the objectGUID {guid:?} of {} is not a GUID", request.account)))?;
+                let anchor = immutable_id(guid).ok_or_else(|| {
+                    NoIdentity(format!("the objectGUID {guid:?} of {} is not a GUID", request.account))
+                })?;
                 ("onPremisesImmutableId", anchor)
             }
         };
@@ -106,7 +118,8 @@ pub fn immutable_id(guid: &str) -> Option<String> {
     if hex.len() != 32 || groups.len() != 5 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
         return None;
     }
-    let bytes: Vec<u8> = (0..16).map(|index| u8::from_str_radix(&hex[2 * index..2 * index + 2], 16).unwrap_or(0)).collect();
+    let bytes: Vec<u8> =
+        (0..16).map(|index| u8::from_str_radix(&hex[2 * index..2 * index + 2], 16).unwrap_or(0)).collect();
     let mut ordered = Vec::with_capacity(16);
     ordered.extend(bytes[0..4].iter().rev());
     ordered.extend(bytes[4..6].iter().rev());
@@ -134,7 +147,13 @@ mod tests {
 
     #[test]
     fn the_immutable_id_uses_active_directorys_byte_order() {
-        assert_eq!(immutable_id("00112233-4455-6677-8899-aabbccddeeff").unwrap(), base64::engine::general_purpose::STANDARD.encode([0x33, 0x22, 0x11, 0x00, 0x55, 0x44, 0x77, 0x66, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff]));
+        assert_eq!(
+            immutable_id("00112233-4455-6677-8899-aabbccddeeff").unwrap(),
+            base64::engine::general_purpose::STANDARD.encode([
+                0x33, 0x22, 0x11, 0x00, 0x55, 0x44, 0x77, 0x66, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee,
+                0xff
+            ])
+        );
         assert_eq!(immutable_id("not-a-guid"), None);
     }
 
@@ -144,7 +163,8 @@ mod tests {
             MatchBy::UserPrincipalName,
             Some(SuffixRewrite { from: "@corp.local".into(), to: "@corp.com".into() }),
         );
-        let identity = Identity { user_principal_name: Some("Alice@CORP.local".into()), ..Identity::default() };
+        let identity =
+            Identity { user_principal_name: Some("Alice@CORP.local".into()), ..Identity::default() };
         assert_eq!(map.resolve(&request(identity)).unwrap(), UserRef::Key("Alice@corp.com".into()));
         let identity = Identity { user_principal_name: Some("bob@other.org".into()), ..Identity::default() };
         assert_eq!(map.resolve(&request(identity)).unwrap(), UserRef::Key("bob@other.org".into()));
@@ -155,7 +175,9 @@ mod tests {
     fn lookups_are_filters_until_cached() {
         let map = IdentityMap::new(MatchBy::Mail, None);
         let identity = Identity { mail: Some("o'brien@corp.com".into()), ..Identity::default() };
-        let UserRef::Lookup { filter, cache_key } = map.resolve(&request(identity.clone())).unwrap() else { panic!() };
+        let UserRef::Lookup { filter, cache_key } = map.resolve(&request(identity.clone())).unwrap() else {
+            panic!()
+        };
         assert_eq!(filter, "mail eq 'o''brien@corp.com'");
         map.remember(&cache_key, "id-1");
         assert_eq!(map.resolve(&request(identity.clone())).unwrap(), UserRef::Key("id-1".into()));

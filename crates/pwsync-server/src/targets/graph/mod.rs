@@ -174,7 +174,12 @@ impl GraphTarget {
     /// Sends a request built by `build` with a valid token, paced; on a 401, obtains a new
     /// token and sends it once more. Returns the verdict and, for a read, the answer's body
     /// (a write's body is dropped here: it may echo the password).
-    async fn with_token<F>(&self, password: &str, write: bool, build: F) -> Result<(Verdict, String), TargetOutcome>
+    async fn with_token<F>(
+        &self,
+        password: &str,
+        write: bool,
+        build: F,
+    ) -> Result<(Verdict, String), TargetOutcome>
     where
         F: Fn(&AccessToken) -> reqwest::RequestBuilder,
     {
@@ -187,7 +192,8 @@ impl GraphTarget {
                     tracing::error!(target_name = %self.name, %reason,
                         "configuration error of the Graph target: every change waits until it is fixed");
                 }
-                let wait = if error.configuration_error { CONFIGURATION_RETRY } else { outcome::DEFAULT_RETRY };
+                let wait =
+                    if error.configuration_error { CONFIGURATION_RETRY } else { outcome::DEFAULT_RETRY };
                 TargetOutcome::Transient { reason, retry_after: Some(wait) }
             })?;
             let slot = self.pacer.acquire(write).await;
@@ -197,15 +203,24 @@ impl GraphTarget {
                     let headers = response.headers().clone();
                     let text = response.text().await.unwrap_or_default();
                     let signal = match status.as_u16() {
-                        429 => Signal::Throttled { retry_after: outcome::retry_after(&headers).unwrap_or_default() },
+                        429 => Signal::Throttled {
+                            retry_after: outcome::retry_after(&headers).unwrap_or_default(),
+                        },
                         500..=599 => Signal::Overloaded,
-                        _ => Signal::Answered,
+                        _ => Signal::Answered {
+                            limit_used: headers
+                                .get("x-ms-throttle-limit-percentage")
+                                .and_then(|value| value.to_str().ok())
+                                .and_then(|value| value.trim().parse::<f64>().ok()),
+                        },
                     };
                     let verdict = classify(status, &headers, &text, password);
                     body = if write { String::new() } else { text };
                     (Attempt::Done(verdict), signal)
                 }
-                Err(error) => (Attempt::NoAnswer(scrub(&describe_reqwest_error(&error), password)), Signal::Overloaded),
+                Err(error) => {
+                    (Attempt::NoAnswer(scrub(&describe_reqwest_error(&error), password)), Signal::Overloaded)
+                }
             };
             let pause = self.pacer.finish(slot, signal);
             match attempt {
@@ -225,9 +240,10 @@ impl GraphTarget {
                         "Graph refused a newly obtained token: check the app registration");
                     return Err(TargetOutcome::Transient { reason, retry_after: Some(CONFIGURATION_RETRY) });
                 }
-                Attempt::Done(Verdict::Outcome { outcome: TargetOutcome::Transient { reason, .. }, configuration_error })
-                    if pause.is_some() =>
-                {
+                Attempt::Done(Verdict::Outcome {
+                    outcome: TargetOutcome::Transient { reason, .. },
+                    configuration_error,
+                }) if pause.is_some() => {
                     let (in_flight_limit, writes_per_second) = self.pacer.current();
                     tracing::warn!(target_name = %self.name, pause_ms = pause.unwrap_or_default().as_millis() as u64,
                         in_flight_limit, writes_per_second, "Graph throttled the target: every request waits");
@@ -242,15 +258,24 @@ impl GraphTarget {
     /// A 404: retried while the change is younger than the window (directory sync may not have
     /// brought the user in yet), rejected after.
     fn not_found(&self, request: &ApplyRequest, reason: &str) -> TargetOutcome {
-        let now_ns = SystemTime::now().duration_since(UNIX_EPOCH).map(|elapsed| elapsed.as_nanos() as i64).unwrap_or(0);
+        let now_ns = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|elapsed| elapsed.as_nanos() as i64)
+            .unwrap_or(0);
         let age = Duration::from_nanos(now_ns.saturating_sub(request.captured_at_ns).max(0) as u64);
         match self.not_found_window.checked_sub(age).filter(|left| !left.is_zero()) {
             Some(left) => TargetOutcome::Transient {
-                reason: format!("{reason}; retried until {} s after the capture (directory sync lag)", self.not_found_window.as_secs()),
+                reason: format!(
+                    "{reason}; retried until {} s after the capture (directory sync lag)",
+                    self.not_found_window.as_secs()
+                ),
                 retry_after: Some(NOT_FOUND_RETRY.min(left).max(Duration::from_secs(1))),
             },
             None => TargetOutcome::Rejected {
-                reason: format!("{reason}; still not found {} s after the capture", self.not_found_window.as_secs()),
+                reason: format!(
+                    "{reason}; still not found {} s after the capture",
+                    self.not_found_window.as_secs()
+                ),
             },
         }
     }
@@ -260,7 +285,9 @@ impl GraphTarget {
             Verdict::Outcome { outcome, configuration_error } => {
                 if configuration_error {
                     let reason = match &outcome {
-                        TargetOutcome::Rejected { reason } | TargetOutcome::Transient { reason, .. } => reason.as_str(),
+                        TargetOutcome::Rejected { reason } | TargetOutcome::Transient { reason, .. } => {
+                            reason.as_str()
+                        }
                         TargetOutcome::Applied => "",
                     };
                     tracing::error!(target_name = %self.name, %reason,
@@ -268,7 +295,9 @@ impl GraphTarget {
                 }
                 outcome
             }
-            Verdict::Unauthorized { reason } => TargetOutcome::Transient { reason, retry_after: Some(CONFIGURATION_RETRY) },
+            Verdict::Unauthorized { reason } => {
+                TargetOutcome::Transient { reason, retry_after: Some(CONFIGURATION_RETRY) }
+            }
             Verdict::NotFound { reason } => TargetOutcome::Rejected { reason },
         }
     }

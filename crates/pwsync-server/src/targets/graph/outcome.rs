@@ -77,13 +77,15 @@ pub fn classify(status: StatusCode, headers: &HeaderMap, body: &str, password: &
                  requirements (Graph: {text})"
             ),
         }),
-        400 if text.contains("on-premises mastered Directory Sync objects") => outcome(TargetOutcome::Rejected {
-            reason: format!(
+        400 if text.contains("on-premises mastered Directory Sync objects") => {
+            outcome(TargetOutcome::Rejected {
+                reason: format!(
                 "the account is synchronized from on-premises Active Directory, so Entra ID does not let \
                  Graph set its password; password hash sync carries it instead (or exclude synced accounts \
                  from this target) (Graph: {text})"
             ),
-        }),
+            })
+        }
         401 => Verdict::Unauthorized { reason: format!("Graph refused the access token: {text}") },
         403 => Verdict::Outcome {
             outcome: TargetOutcome::Rejected {
@@ -97,14 +99,19 @@ pub fn classify(status: StatusCode, headers: &HeaderMap, body: &str, password: &
             configuration_error: true,
         },
         404 => Verdict::NotFound { reason: format!("no such user in Entra ID (Graph: {text})") },
-        409 | 412 => transient(format!("Graph reported a concurrent change (Graph {status}: {text})"), retry_after(headers)),
+        409 | 412 => transient(
+            format!("Graph reported a concurrent change (Graph {status}: {text})"),
+            retry_after(headers),
+        ),
         // 429 waits exactly Retry-After; without one, the pacer backs off exponentially.
         429 => outcome(TargetOutcome::Transient {
             reason: format!("Graph throttled the target (429: {text})"),
             retry_after: Some(retry_after(headers).unwrap_or(Duration::ZERO)),
         }),
         500..=599 => transient(format!("Graph is unavailable ({status}: {text})"), retry_after(headers)),
-        _ => outcome(TargetOutcome::Rejected { reason: format!("Graph refused the change ({status}: {text})") }),
+        _ => outcome(TargetOutcome::Rejected {
+            reason: format!("Graph refused the change ({status}: {text})"),
+        }),
     }
 }
 
@@ -143,7 +150,10 @@ mod tests {
         for status in [409, 412, 500, 503, 504] {
             let verdict = classify(StatusCode::from_u16(status).unwrap(), &headers(None), "{}", "x");
             assert!(
-                matches!(verdict, Verdict::Outcome { outcome: TargetOutcome::Transient { .. }, configuration_error: false }),
+                matches!(
+                    verdict,
+                    Verdict::Outcome { outcome: TargetOutcome::Transient { .. }, configuration_error: false }
+                ),
                 "{status}"
             );
         }
@@ -153,7 +163,8 @@ mod tests {
     fn forbidden_is_a_permanent_configuration_error() {
         let text = body("Authorization_RequestDenied", "Insufficient privileges to complete the operation.");
         let verdict = classify(StatusCode::FORBIDDEN, &headers(None), &text, "x");
-        let Verdict::Outcome { outcome: TargetOutcome::Rejected { reason }, configuration_error: true } = verdict
+        let Verdict::Outcome { outcome: TargetOutcome::Rejected { reason }, configuration_error: true } =
+            verdict
         else {
             panic!("{verdict:?}")
         };

@@ -1,8 +1,11 @@
 //! Pacing of one Graph target, shared by all its requests: writes are spaced to stay just
 //! under the write budget (a share of it, evenly, never in bursts); a 429 pauses the whole
-//! target for exactly its `Retry-After` and slows the pace a little; and the number of
-//! requests in flight adapts (halved when the service pushes back, grown by one per window of
-//! successes), so a mass reset runs just under the service's limits instead of into them.
+//! target for exactly its `Retry-After` and slows the pace (once per pause, however many
+//! requests were caught in it); the pace grows back slowly, and not at all while Graph reports
+//! the budget nearly used (`x-ms-throttle-limit-percentage`); and the number of requests in
+//! flight adapts (halved when the service pushes back, grown by one per window of successes).
+//! So a mass reset runs just under the service's limits instead of into them, even when the
+//! real budget is smaller than the configured one (another application shares it).
 //!
 //! Must never let a request through while the target is paused.
 
@@ -14,18 +17,22 @@ use tokio::time::Instant;
 
 /// The pace never slows below this share of the configured one, however many 429s come.
 const SLOWEST_SHARE: f64 = 0.25;
-/// How much a 429 slows the pace, and how fast successes bring it back.
-const SLOW_DOWN: f64 = 1.10;
-const SPEED_UP: f64 = 0.995;
+/// How much a 429 slows the pace (the rate times 0.85), and how fast successes bring it back
+/// (0.05% per success: about 10% per 200 writes).
+const SLOW_DOWN: f64 = 1.0 / 0.85;
+const SPEED_UP: f64 = 1.0 / 1.0005;
+/// No speeding up while Graph reports this share of the budget used, or more.
+const HOLD_AT_LIMIT_USED: f64 = 0.95;
 /// Backoff when a 429 carries no `Retry-After`: doubles per consecutive 429, up to a minute.
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 const LONGEST_BACKOFF: Duration = Duration::from_secs(60);
 
 /// How a request ended, as far as pacing is concerned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Signal {
-    /// The service answered normally (any status but 429 and 5xx).
-    Answered,
+    /// The service answered normally (any status but 429 and 5xx), with the share of the
+    /// budget in use when it said (`x-ms-throttle-limit-percentage`, sent above 0.8).
+    Answered { limit_used: Option<f64> },
     /// 429: pause the target for this long.
     Throttled { retry_after: Duration },
     /// 5xx or no answer: the service is struggling; fewer requests in flight.
@@ -130,14 +137,18 @@ impl Pacer {
         state.in_flight = state.in_flight.saturating_sub(1);
         let mut pause = None;
         match signal {
-            Signal::Answered => {
+            Signal::Answered { limit_used } => {
                 state.consecutive_throttles = 0;
                 state.limit = (state.limit + 1.0 / state.limit).min(self.max_in_flight as f64);
-                let faster = state.interval.mul_f64(SPEED_UP);
-                state.interval = faster.max(self.fastest_interval);
+                if limit_used.is_none_or(|used| used < HOLD_AT_LIMIT_USED) {
+                    let faster = state.interval.mul_f64(SPEED_UP);
+                    state.interval = faster.max(self.fastest_interval);
+                }
             }
             Signal::Throttled { retry_after } => {
                 state.consecutive_throttles += 1;
+                // Requests sent before the pause began say nothing new: slow down once per pause.
+                let new_episode = state.paused_until <= Instant::now();
                 let wait = if retry_after.is_zero() {
                     let doubling = 2u32.saturating_pow(state.consecutive_throttles.saturating_sub(1).min(16));
                     FIRST_BACKOFF.saturating_mul(doubling).min(LONGEST_BACKOFF)
@@ -147,9 +158,11 @@ impl Pacer {
                 let until = Instant::now() + wait;
                 state.paused_until = state.paused_until.max(until);
                 state.next_write = state.next_write.max(until);
-                state.limit = (state.limit / 2.0).max(1.0);
-                let slower = state.interval.mul_f64(SLOW_DOWN);
-                state.interval = slower.min(self.fastest_interval.div_f64(SLOWEST_SHARE));
+                if new_episode {
+                    state.limit = (state.limit / 2.0).max(1.0);
+                    let slower = state.interval.mul_f64(SLOW_DOWN);
+                    state.interval = slower.min(self.fastest_interval.div_f64(SLOWEST_SHARE));
+                }
                 pause = Some(wait);
             }
             Signal::Overloaded => {
@@ -189,7 +202,7 @@ mod tests {
         let start = Instant::now();
         for _ in 0..21 {
             let slot = pacer.acquire(true).await;
-            pacer.finish(slot, Signal::Answered);
+            pacer.finish(slot, Signal::Answered { limit_used: None });
         }
         // 20 per second: the 21st write goes at 1 s, not before.
         assert_eq!(Instant::now() - start, Duration::from_secs(1));
@@ -200,12 +213,35 @@ mod tests {
         let pacer = Pacer::new(1000, Duration::from_secs(1), 1.0, 4);
         let slot = pacer.acquire(true).await;
         let start = Instant::now();
-        assert_eq!(pacer.finish(slot, Signal::Throttled { retry_after: Duration::from_secs(7) }), Some(Duration::from_secs(7)));
+        assert_eq!(
+            pacer.finish(slot, Signal::Throttled { retry_after: Duration::from_secs(7) }),
+            Some(Duration::from_secs(7))
+        );
         // Reads wait as well: the whole target is paused.
         let slot = pacer.acquire(false).await;
         assert_eq!(Instant::now() - start, Duration::from_secs(7));
-        pacer.finish(slot, Signal::Answered);
+        pacer.finish(slot, Signal::Answered { limit_used: None });
         assert!(pacer.current().1 < 1000.0, "the pace slowed down");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn requests_caught_in_one_pause_slow_the_pace_once_and_a_full_budget_holds_it() {
+        let pacer = Pacer::new(100, Duration::from_secs(1), 1.0, 4);
+        let (first, second) = (pacer.acquire(true).await, pacer.acquire(true).await);
+        pacer.finish(first, Signal::Throttled { retry_after: Duration::from_secs(1) });
+        pacer.finish(second, Signal::Throttled { retry_after: Duration::from_secs(1) });
+        let slowed = pacer.current().1;
+        assert!((slowed - 85.0).abs() < 0.01, "{slowed}");
+        for _ in 0..50 {
+            let slot = pacer.acquire(true).await;
+            pacer.finish(slot, Signal::Answered { limit_used: Some(0.97) });
+        }
+        assert!((pacer.current().1 - slowed).abs() < 0.01, "held while the budget is nearly used");
+        for _ in 0..50 {
+            let slot = pacer.acquire(true).await;
+            pacer.finish(slot, Signal::Answered { limit_used: None });
+        }
+        assert!(pacer.current().1 > slowed, "grows back when Graph does not warn");
     }
 
     #[tokio::test(start_paused = true)]
@@ -216,7 +252,7 @@ mod tests {
         assert_eq!(pacer.current().0, 4);
         for _ in 0..40 {
             let slot = pacer.acquire(false).await;
-            pacer.finish(slot, Signal::Answered);
+            pacer.finish(slot, Signal::Answered { limit_used: None });
         }
         assert_eq!(pacer.current().0, 8);
     }

@@ -13,7 +13,8 @@ use super::GraphTarget;
 use crate::targets::{ApplyRequest, TargetOutcome};
 
 /// Application permissions that allow a password reset (with a directory role).
-const WRITE_PERMISSIONS: [&str; 3] = ["User-PasswordProfile.ReadWrite.All", "User.ReadWrite.All", "Directory.ReadWrite.All"];
+const WRITE_PERMISSIONS: [&str; 3] =
+    ["User-PasswordProfile.ReadWrite.All", "User.ReadWrite.All", "Directory.ReadWrite.All"];
 /// Directory roles (template ids) that allow resetting a non-administrator's password.
 const RESET_ROLES: [(&str, &str); 3] = [
     ("fe930be7-5e62-47db-91af-98c3a49a38b1", "User Administrator"),
@@ -38,7 +39,11 @@ fn reason_of(outcome: TargetOutcome) -> String {
 
 impl GraphTarget {
     pub(super) async fn probe_account(&self, request: &ApplyRequest) -> Result<String, String> {
-        let token = self.tokens.get().await.map_err(|error| format!("cannot obtain an access token: {}", error.reason))?;
+        let token = self
+            .tokens
+            .get()
+            .await
+            .map_err(|error| format!("cannot obtain an access token: {}", error.reason))?;
         let claims = token
             .value
             .split('.')
@@ -69,9 +74,13 @@ impl GraphTarget {
             .await
             .map_err(reason_of)?;
         let user: serde_json::Value = match verdict {
-            Verdict::Outcome { outcome: TargetOutcome::Applied, .. } => serde_json::from_str(&body).unwrap_or_default(),
+            Verdict::Outcome { outcome: TargetOutcome::Applied, .. } => {
+                serde_json::from_str(&body).unwrap_or_default()
+            }
             Verdict::NotFound { reason } => return Err(format!("{} ({key}): {reason}", request.account)),
-            Verdict::Outcome { outcome: TargetOutcome::Rejected { reason }, .. } if reason.contains("lack of privileges") => {
+            Verdict::Outcome { outcome: TargetOutcome::Rejected { reason }, .. }
+                if reason.contains("lack of privileges") =>
+            {
                 return Err(format!(
                     "the application may not read users ({}): grant it User.Read.All so that accounts can be \
                      looked up (needed by match_by = mail / source-anchor and by this test)",

@@ -71,7 +71,15 @@ impl TokenCache {
         algorithm: AssertionAlgorithm,
         credential: Credential,
     ) -> TokenCache {
-        TokenCache { http, token_url, client_id, scope, algorithm, credential, cached: tokio::sync::Mutex::new(None) }
+        TokenCache {
+            http,
+            token_url,
+            client_id,
+            scope,
+            algorithm,
+            credential,
+            cached: tokio::sync::Mutex::new(None),
+        }
     }
 
     /// A valid token: the cached one, or a new one when it is near expiry or was refused.
@@ -113,8 +121,9 @@ impl TokenCache {
                 secret.as_str()
             }
             Credential::Certificate { thumbprint_s256, key } => {
-                let jwt = assertion::sign(self.algorithm, thumbprint_s256, key, &self.token_url, &self.client_id)
-                    .map_err(|reason| TokenError { reason, configuration_error: true })?;
+                let jwt =
+                    assertion::sign(self.algorithm, thumbprint_s256, key, &self.token_url, &self.client_id)
+                        .map_err(|reason| TokenError { reason, configuration_error: true })?;
                 form.push((
                     "client_assertion_type",
                     Zeroizing::new("urn:ietf:params:oauth:client-assertion-type:jwt-bearer".into()),
