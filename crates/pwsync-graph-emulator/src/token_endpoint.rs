@@ -31,7 +31,7 @@ pub async fn token(
     if answer.is_err() {
         Stats::count(&tenant.stats.token_refusals);
     }
-    answer.unwrap_or_else(|refusal| refusal)
+    answer.unwrap_or_else(Refusal::into_response)
 }
 
 /// The URL the client posted to, as the assertion's `aud` must name it.
@@ -49,7 +49,7 @@ fn issue(
     tenant_name: &str,
     token_url: &str,
     form: &HashMap<String, String>,
-) -> Result<Response, Response> {
+) -> Result<Response, Refusal> {
     if !tenant.is_this_tenant(tenant_name) {
         return Err(error(
             StatusCode::BAD_REQUEST,
@@ -136,7 +136,24 @@ fn issue(
     .into_response())
 }
 
-fn error(status: StatusCode, code: &str, description: &str) -> Response {
+/// A refused token request: the identity platform's status, error code and AADSTS text.
+struct Refusal {
+    status: StatusCode,
+    code: &'static str,
+    description: String,
+}
+
+fn error(status: StatusCode, code: &'static str, description: &str) -> Refusal {
+    Refusal { status, code, description: description.to_string() }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        refusal_response(self.status, self.code, &self.description)
+    }
+}
+
+fn refusal_response(status: StatusCode, code: &str, description: &str) -> Response {
     let trace_id = format!("{:032x}", rand::random::<u128>());
     let body = serde_json::json!({
         "error": code,
