@@ -2,7 +2,8 @@
 //! burst of changes (10,000 by default) for distinct users, driven as the dispatcher drives a
 //! target (at most `concurrency()` calls at once; a transient outcome retried after its
 //! `retry_after`). Prints the applied rate against the budget, the 429s received and the
-//! changes lost (a user whose password is not the last one sent), as text and as one JSON line.
+//! changes lost (a user whose password is not the last one sent), as text and as one JSON line
+//! (also written to target/graph-benchmark.json).
 //!
 //! Run: cargo test -p pwsync-server --test graph_benchmark -- --ignored --nocapture
 //! Environment: PWSYNC_BENCH_CHANGES (10000), PWSYNC_BENCH_BUDGET (200 writes),
@@ -107,9 +108,7 @@ async fn graph_target_runs_just_under_the_write_budget() {
         stats.throttled,
         latency.as_millis()
     );
-    println!(
-        "{}",
-        serde_json::json!({
+    let report = serde_json::json!({
             "benchmark": "graph_target_pacing",
             "changes": changes,
             "elapsed_s": elapsed.as_secs_f64(),
@@ -125,8 +124,10 @@ async fn graph_target_runs_just_under_the_write_budget() {
             "passwords_set": stats.passwords_set,
             "lost": lost,
             "latency_ms": latency.as_millis() as u64,
-        })
-    );
+    });
+    println!("{report}");
+    let json_file = concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/graph-benchmark.json");
+    std::fs::write(json_file, format!("{report}\n")).unwrap();
     assert_eq!(lost, 0, "no change may be lost");
     assert_eq!(stats.passwords_set as usize, changes);
 }
