@@ -501,3 +501,41 @@ async fn the_emulator_checks_token_content_type_body_and_budget_like_graph() {
     assert_eq!(response.status().as_u16(), 400);
     assert!(response.text().await.unwrap().contains("AADSTS90002"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_emulators_control_api_injects_faults_over_http() {
+    let fixture = GraphFixture::start().await;
+    let http = fixture.http();
+    let url = fixture.emulator.url();
+    let control = |path: &str| format!("{url}/_emulator/{path}");
+    let status = http
+        .post(control("faults"))
+        .json(&serde_json::json!({"fail_writes": [{"status": 503, "retry_after_s": 2}], "drop_requests": 1}))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status.as_u16(), 204);
+    let graph = target(&fixture.secret_config());
+    // The token request is the first to be dropped; the target reports no answer.
+    let outcome = graph.apply(&request(upn("alice@corp.com"), "Control-One-2026")).await;
+    assert!(transient(&outcome).0.contains("token endpoint"), "{outcome:?}");
+    let outcome = graph.apply(&request(upn("alice@corp.com"), "Control-Two-2026")).await;
+    assert_eq!(transient(&outcome).1, Some(Duration::from_secs(2)), "the injected 503 with its Retry-After");
+    let user = serde_json::json!({"user_principal_name": "late@corp.com"});
+    assert_eq!(http.put(control("users")).json(&user).send().await.unwrap().status().as_u16(), 204);
+    assert_eq!(
+        graph.apply(&request(upn("late@corp.com"), "Control-Late-2026")).await,
+        TargetOutcome::Applied
+    );
+    let record: serde_json::Value =
+        http.get(control("users/late@corp.com/password")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(record["sha256"], password_digest("Control-Late-2026"));
+    assert_eq!(record["times_set"], 1);
+    let budget = serde_json::json!({"writes": 0, "window_s": 10});
+    assert_eq!(http.put(control("budget")).json(&budget).send().await.unwrap().status().as_u16(), 400);
+    let stats: serde_json::Value = http.get(control("stats")).send().await.unwrap().json().await.unwrap();
+    assert_eq!((stats["dropped"].as_u64(), stats["passwords_set"].as_u64()), (Some(1), Some(1)));
+    let unknown = http.post(control("faults")).json(&serde_json::json!({"latency": 5})).send().await.unwrap();
+    assert!(unknown.status().is_client_error(), "an unknown fault is refused by name");
+}

@@ -182,3 +182,31 @@ fn passwords_reach_entra_id_through_the_whole_pipeline() {
     std::fs::remove_file(deployment.dir.join("tenant.toml")).unwrap();
     deployment.assert_no_password_anywhere(&[alice_password, bob_password, secret.to_string()]);
 }
+
+#[test]
+fn the_emulator_refuses_a_bad_tenant_file_by_name() {
+    let dir = TestDir::new("graph-bad-tenant");
+    let tenant = dir.path.join("tenant.toml");
+    std::fs::write(
+        &tenant,
+        format!("tenant_id = \"{TENANT}\"\n[[user]]\nuser_principal_name = \"a@b.c\"\nsynced = true\n"),
+    )
+    .unwrap();
+    let output = pwsync()
+        .args([
+            "graph-emulator",
+            "--listen",
+            "127.0.0.1:0",
+            "--certificate",
+            "/nonexistent.pem",
+            "--key",
+            "/nonexistent.key",
+            "--tenant",
+        ])
+        .arg(&tenant)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("synced") && stderr.contains("tenant.toml"), "{stderr}");
+}
