@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::targets::{DryRunConfig, ExecConfig, LdapConfig};
+use crate::targets::{DryRunConfig, ExecConfig, GraphConfig, LdapConfig};
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -71,6 +71,7 @@ pub enum TargetConfig {
     DryRun(DryRunConfig),
     Exec(ExecConfig),
     Ldap(LdapConfig),
+    Graph(GraphConfig),
 }
 
 impl TargetConfig {
@@ -79,6 +80,7 @@ impl TargetConfig {
             TargetConfig::DryRun(config) => &config.name,
             TargetConfig::Exec(config) => &config.name,
             TargetConfig::Ldap(config) => &config.name,
+            TargetConfig::Graph(config) => &config.name,
         }
     }
 }
@@ -130,6 +132,17 @@ impl ServerConfig {
                     resolve(&mut config.bind_password_file);
                     if let Some(ca_file) = &mut config.ca_file {
                         resolve(ca_file)
+                    }
+                }
+                TargetConfig::Graph(config) => {
+                    let files = [
+                        &mut config.client_secret_file,
+                        &mut config.certificate_file,
+                        &mut config.certificate_key_file,
+                        &mut config.ca_file,
+                    ];
+                    for path in files.into_iter().flatten() {
+                        resolve(path)
                     }
                 }
             }
@@ -254,6 +267,31 @@ program = "/bin/true"
                 .unwrap();
         let error = crate::check_targets(&config.targets).unwrap_err().to_string();
         assert!(error.contains("timeout_ms must be at least 1"), "{error}");
+    }
+
+    #[test]
+    fn a_graph_target_parses_and_its_files_are_resolved_against_the_config() {
+        let graph = r#"
+[[target]]
+kind = "graph"
+name = "entra"
+tenant_id = "5f1d2c3b-4a59-4e6f-8a7b-9c0d1e2f3a4b"
+client_id = "a1b2c3d4-0000-4000-8000-000000000001"
+certificate_file = "graph-app.pem"
+certificate_key_file = "graph-app.key"
+match_by = "source-anchor"
+upn_suffix_rewrite = { from = "@corp.local", to = "@corp.com" }
+"#;
+        let config = parse(&format!("{GOOD}{graph}")).unwrap();
+        let TargetConfig::Graph(target) = &config.targets[2] else { panic!("the third target is graph") };
+        assert!(target.certificate_file.as_ref().unwrap().is_absolute());
+        assert!(target.certificate_key_file.as_ref().unwrap().ends_with("graph-app.key"));
+        assert_eq!(target.match_by, crate::targets::MatchBy::SourceAnchor);
+        let error = crate::check_targets(&config.targets).unwrap_err().to_string();
+        assert!(error.contains("graph-app.pem"), "the missing certificate is named: {error}");
+        let error =
+            parse(&format!("{GOOD}{}", graph.replace("match_by", "matchby"))).unwrap_err().to_string();
+        assert!(error.contains("matchby"), "{error}");
     }
 
     #[test]

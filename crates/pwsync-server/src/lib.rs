@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use config::{ServerConfig, TargetConfig};
-use targets::{DryRunTarget, ExecTarget, LdapTarget, SharedTarget};
+use targets::{DryRunTarget, ExecTarget, GraphTarget, LdapTarget, SharedTarget};
 
 /// How long a stopping server lets open requests finish.
 const SHUTDOWN_DRAIN: Duration = Duration::from_secs(15);
@@ -57,6 +57,9 @@ pub fn build_targets(configs: &[TargetConfig]) -> Result<Vec<SharedTarget>, Serv
                 TargetConfig::Exec(exec) => Arc::new(ExecTarget::new(exec).map_err(failed)?),
                 TargetConfig::Ldap(ldap) => {
                     Arc::new(LdapTarget::new(ldap).map_err(|error| failed(error.to_string()))?)
+                }
+                TargetConfig::Graph(graph) => {
+                    Arc::new(GraphTarget::new(graph).map_err(|error| failed(error.to_string()))?)
                 }
             })
         })
@@ -102,6 +105,13 @@ pub fn check_targets(configs: &[TargetConfig]) -> Result<(), ServerError> {
                 // Reads the CA and bind password files and checks the filter; no network.
                 LdapTarget::new(ldap).map_err(|error| ServerError::Target {
                     name: ldap.name.clone(),
+                    message: error.to_string(),
+                })?;
+            }
+            TargetConfig::Graph(graph) => {
+                // Reads the credential and CA files; no network.
+                GraphTarget::new(graph).map_err(|error| ServerError::Target {
+                    name: graph.name.clone(),
                     message: error.to_string(),
                 })?;
             }

@@ -66,6 +66,8 @@ pub enum Command {
     Failed(FailedArgs),
     /// Show an account's changes and their outcome at every target (server).
     Changes(ChangesArgs),
+    /// Run a local Microsoft Graph and Entra ID token endpoint emulator (for tests and trials).
+    GraphEmulator(GraphEmulatorArgs),
 }
 
 #[derive(Args)]
@@ -188,8 +190,14 @@ pub enum TargetCommand {
     #[command(after_long_help = "\
 For an ldap target: connects (TLS verified against ca_file), binds as bind_dn, and searches for \
 the account with search_filter, exactly as a change would, then stops before setting anything. \
-Prints the entry the account maps to, or why it could not be found. Exit status 0 when every \
-tested target found the account, 1 otherwise.")]
+Prints the entry the account maps to, or why it could not be found.\n\n\
+For a graph target: obtains an access token (client secret or certificate assertion), checks that \
+it grants a permission to set passwords (User-PasswordProfile.ReadWrite.All) and that the \
+application holds a directory role allowed to reset them (User Administrator), then finds the \
+user as match_by says (--upn, --mail or --object-guid) with a read-only GET (which needs \
+User.Read.All). A wrong tenant, client id or secret, a certificate not uploaded, a missing \
+permission or role, and a synchronized account are each reported with what to fix.\n\n\
+Exit status 0 when every tested target found the account, 1 otherwise.")]
     Test {
         /// The server configuration file.
         #[arg(long, value_name = "FILE")]
@@ -205,9 +213,13 @@ tested target found the account, 1 otherwise.")]
         /// Its user principal name, for templates that use {user_principal_name}.
         #[arg(long)]
         upn: Option<String>,
-        /// Its mail address, for templates that use {mail}.
+        /// Its mail address, for templates that use {mail} (and graph's match_by = "mail").
         #[arg(long)]
         mail: Option<String>,
+        /// Its on-premises objectGUID (e.g. 0a1b2c3d-4e5f-4071-8293-a4b5c6d7e8f9), for graph's
+        /// match_by = "source-anchor".
+        #[arg(long, value_name = "GUID")]
+        object_guid: Option<String>,
     },
 }
 
@@ -338,4 +350,67 @@ pub struct ChangesArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args)]
+#[command(after_long_help = "\
+Serves, over HTTPS on LISTEN, what the graph target talks to: the identity platform's token \
+endpoint (POST /{tenant}/oauth2/v2.0/token, client secret or certificate assertion) and the part of \
+Microsoft Graph a password sync uses (GET /v1.0/users?$filter=..., GET and PATCH \
+/v1.0/users/{id | userPrincipalName}). It checks what the service documents: the assertion's \
+signature against the uploaded certificate, its x5t#S256, audience and validity; the bearer token; \
+the application's permission and directory role; the content type and the body's shape; synced \
+accounts; password complexity (8-256 characters, 3 of 4 classes); and a write budget per \
+application, answered with 429, Retry-After and the x-ms-throttle-* headers. It stores no \
+password, only a SHA-256 digest per user.\n\n\
+Point a graph target at it with authority = graph_url = \"https://LISTEN\" and ca_file = the CA \
+that issued --certificate (e.g. from `pwsync pki`).\n\n\
+The tenant file (TOML):\n\n\
+  tenant_id = \"5f1d2c3b-4a59-4e6f-8a7b-9c0d1e2f3a4b\"\n\
+  token_lifetime_s = 3599\n\
+  [budget]\n\
+  writes = 3000\n\
+  window_s = 150\n\
+  [[app]]\n\
+  client_id = \"a1b2c3d4-0000-4000-8000-000000000001\"\n\
+  client_secret = \"...\"                # and/or certificate_pem = \"\"\"-----BEGIN...\"\"\"\n\
+  permissions = [\"User-PasswordProfile.ReadWrite.All\", \"User.Read.All\"]\n\
+  directory_roles = [\"User Administrator\"]\n\
+  [[user]]\n\
+  user_principal_name = \"alice@corp.com\"\n\
+  mail = \"alice@corp.com\"                # optional\n\
+  on_premises_immutable_id = \"...\"       # optional: base64 objectGUID\n\
+  on_premises_sync_enabled = false        # true: Graph refuses its password\n\
+  privileged = false                      # true: needs Privileged Authentication Administrator\n\n\
+Test control API (no authentication; for tests only): POST /_emulator/faults with JSON \
+{\"latency_ms\":N, \"fail_writes\":[{\"status\":503,\"retry_after_s\":2}], \"drop_requests\":N, \
+\"echo_password\":true, \"revoke_tokens\":true, \"token_lifetime_s\":N}; PUT /_emulator/budget \
+{\"writes\":N,\"window_s\":S}; PUT /_emulator/users (a [[user]] as JSON); GET \
+/_emulator/users/{key}/password (digest and count); GET /_emulator/stats.\n\n\
+Runs until interrupted (SIGINT or SIGTERM). Exit status 0, or 1 when it cannot start.")]
+pub struct GraphEmulatorArgs {
+    /// Address to listen on (port 0 picks a free one; see --ready-file).
+    #[arg(long, default_value = "127.0.0.1:8443")]
+    pub listen: std::net::SocketAddr,
+    /// The server certificate chain (PEM); its names must include the address clients use.
+    #[arg(long, value_name = "FILE")]
+    pub certificate: PathBuf,
+    /// Its private key (PEM).
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+    /// The tenant file: tenant id, app registrations, users, budget (see below).
+    #[arg(long, value_name = "FILE")]
+    pub tenant: PathBuf,
+    /// Overrides the tenant file's budget.writes (writes per window per application).
+    #[arg(long)]
+    pub budget_writes: Option<u32>,
+    /// Overrides the tenant file's budget.window_s.
+    #[arg(long)]
+    pub budget_window_s: Option<u64>,
+    /// Overrides the tenant file's token_lifetime_s.
+    #[arg(long)]
+    pub token_lifetime_s: Option<u64>,
+    /// Write the bound address to FILE once ready.
+    #[arg(long, value_name = "FILE")]
+    pub ready_file: Option<PathBuf>,
 }

@@ -10,6 +10,7 @@ mod cli;
 mod daemons;
 mod demo;
 mod failed;
+mod graph_emulator;
 mod keygen;
 mod logging;
 mod pki;
@@ -55,6 +56,7 @@ fn main() -> ExitCode {
                 cli::Command::Status(args) => status::run(args),
                 cli::Command::Failed(args) => failed::run(args),
                 cli::Command::Changes(args) => changes::run(args),
+                cli::Command::GraphEmulator(args) => graph_emulator::run(args),
             };
             match result {
                 Ok(()) => ExitCode::SUCCESS,

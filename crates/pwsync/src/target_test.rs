@@ -7,12 +7,17 @@ use anyhow::bail;
 use crate::cli::{TargetArgs, TargetCommand};
 
 pub fn run(args: TargetArgs) -> anyhow::Result<()> {
-    let TargetCommand::Test { config, target, account, domain, upn, mail } = args.command;
+    let TargetCommand::Test { config, target, account, domain, upn, mail, object_guid } = args.command;
     let config = pwsync_server::config::ServerConfig::load(&config)?;
     let probe = pwsync_server::ProbeAccount {
         account,
         domain,
-        identity: pwsync_proto::Identity { user_principal_name: upn, mail, ..Default::default() },
+        identity: pwsync_proto::Identity {
+            user_principal_name: upn,
+            mail,
+            object_guid,
+            ..Default::default()
+        },
     };
     pwsync_tls::install_crypto_provider();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;

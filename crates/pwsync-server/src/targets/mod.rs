@@ -6,6 +6,7 @@
 
 mod dry_run;
 mod exec;
+mod graph;
 mod ldap;
 
 use std::future::Future;
@@ -17,6 +18,10 @@ use pwsync_proto::{Identity, SecretString};
 
 pub use dry_run::{DryRunConfig, DryRunTarget};
 pub use exec::{ExecConfig, ExecTarget};
+pub use graph::{
+    immutable_id, AssertionAlgorithm, GraphCloud, GraphConfig, GraphConfigError, GraphTarget, MatchBy,
+    SuffixRewrite,
+};
 pub use ldap::{LdapConfig, LdapConfigError, LdapMode, LdapTarget};
 
 /// What a target needs to set one password.

@@ -1,0 +1,212 @@
+//! The whole pipeline into Entra ID, with real processes only: `pwsync graph-emulator` serves
+//! the token endpoint and Graph over TLS from the deployment CA; `pwsync server` with a graph
+//! target, `pwsync client` and `pwsync-capture` carry the changes. A cloud account's password
+//! arrives byte for byte (compared by digest), a synced account's change is refused with its
+//! reason, `pwsync target test` finds an account and explains a synced one — and no file of
+//! the run (the emulator's log included) holds a password.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+
+const TENANT: &str = "5f1d2c3b-4a59-4e6f-8a7b-9c0d1e2f3a4b";
+const CLIENT_ID: &str = "a1b2c3d4-0000-4000-8000-000000000001";
+
+struct Emulator {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_emulator(deployment: &Deployment, secret: &str) -> Emulator {
+    pwsync_tls::issue_server(
+        &deployment.pki,
+        "graph",
+        &["127.0.0.1".into()],
+        &deployment.pki,
+        pwsync_tls::Validity::days(1),
+    )
+    .unwrap();
+    let tenant = deployment.dir.join("tenant.toml");
+    std::fs::write(
+        &tenant,
+        format!(
+            "tenant_id = \"{TENANT}\"\n\n[[app]]\nclient_id = \"{CLIENT_ID}\"\nclient_secret = \"{secret}\"\n\
+             permissions = [\"User-PasswordProfile.ReadWrite.All\", \"User.Read.All\"]\n\
+             directory_roles = [\"User Administrator\"]\n\n\
+             [[user]]\nuser_principal_name = \"alice@corp.com\"\n\n\
+             [[user]]\nuser_principal_name = \"bob@corp.com\"\non_premises_sync_enabled = true\n"
+        ),
+    )
+    .unwrap();
+    let ready = deployment.dir.join("graph.ready");
+    let log = std::fs::File::create(deployment.dir.join("graph-emulator.log")).unwrap();
+    let child = pwsync()
+        .args(["--log-level", "debug", "graph-emulator", "--listen", "127.0.0.1:0", "--tenant"])
+        .arg(&tenant)
+        .arg("--certificate")
+        .arg(deployment.pki.join("graph.pem"))
+        .arg("--key")
+        .arg(deployment.pki.join("graph.key"))
+        .arg("--ready-file")
+        .arg(&ready)
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let mut emulator = Emulator { child, url: String::new() };
+    wait_for(Duration::from_secs(20), "the emulator to be ready", || {
+        assert!(emulator.child.try_wait().unwrap().is_none(), "the emulator exited early");
+        std::fs::read_to_string(&ready).is_ok()
+    });
+    emulator.url = format!("https://{}", std::fs::read_to_string(&ready).unwrap().trim());
+    emulator
+}
+
+/// Captures through `pwsync-capture` with the account's UPN, as a domain controller's hook does.
+fn capture(
+    deployment: &Deployment,
+    spool: &std::path::Path,
+    account: &str,
+    upn: &str,
+    password: &str,
+) -> String {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pwsync-capture"))
+        .arg("--spool")
+        .arg(spool)
+        .arg("--key")
+        .arg(&deployment.public_key)
+        .args(["--account", account, "--upn", upn, "--origin", "dc1", "--print-id", "--exact-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(password.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "capture failed: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap().trim().to_string()
+}
+
+/// What the emulator knows of the passwords set for `upn`, through its control API.
+fn password_record(deployment: &Deployment, emulator: &Emulator, upn: &str) -> serde_json::Value {
+    use rustls_pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls_pki_types::CertificateDer::from_pem_file(deployment.pki.join("ca.pem")).unwrap())
+        .unwrap();
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let url = format!("{}/_emulator/users/{upn}/password", emulator.url);
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+        let http = reqwest::Client::builder().tls_backend_preconfigured(tls).build().unwrap();
+        http.get(url).send().await.unwrap().json().await.unwrap()
+    })
+}
+
+#[test]
+fn passwords_reach_entra_id_through_the_whole_pipeline() {
+    let dir = TestDir::new("graph");
+    let deployment = Deployment::new(&dir.path, false);
+    let secret = "pipeline~client.secret-7";
+    let emulator = start_emulator(&deployment, secret);
+    let secret_file = deployment.dir.join("graph.secret");
+    std::fs::write(&secret_file, format!("{secret}\n")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&secret_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let mut config = std::fs::OpenOptions::new().append(true).open(&deployment.server_config).unwrap();
+    write!(
+        config,
+        "\n[[target]]\nkind = \"graph\"\nname = \"entra\"\ntenant_id = \"{TENANT}\"\nclient_id = \"{CLIENT_ID}\"\n\
+         client_secret_file = \"graph.secret\"\nauthority = \"{url}\"\ngraph_url = \"{url}\"\nca_file = \"pki/ca.pem\"\n\
+         upn_suffix_rewrite = {{ from = \"@corp.local\", to = \"@corp.com\" }}\n",
+        url = emulator.url
+    )
+    .unwrap();
+    drop(config);
+
+    let test = pwsync()
+        .args(["target", "test", "--config"])
+        .arg(&deployment.server_config)
+        .args(["--target", "entra", "--upn", "alice@corp.local", "alice"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&test.stdout);
+    assert!(test.status.success(), "{stdout}{}", String::from_utf8_lossy(&test.stderr));
+    assert!(stdout.contains("entra: ok: alice maps to alice@corp.com"), "{stdout}");
+    let test = pwsync()
+        .args(["target", "test", "--config"])
+        .arg(&deployment.server_config)
+        .args(["--target", "entra", "--upn", "bob@corp.local", "bob"])
+        .output()
+        .unwrap();
+    assert!(!test.status.success());
+    assert!(String::from_utf8_lossy(&test.stdout).contains("synchronized from on-premises"));
+
+    let server = Server::start(&deployment);
+    let setup = deployment.add_client("dc1", &server);
+    let client = Client::start(&setup);
+    let alice_password = password();
+    let bob_password = password();
+    let alice = capture(&deployment, &setup.spool, "alice", "alice@corp.local", &alice_password);
+    let bob = capture(&deployment, &setup.spool, "bob", "bob@corp.local", &bob_password);
+    wait_for(Duration::from_secs(30), "both changes settled", || pending_records(&setup.spool) == 0);
+
+    let record = password_record(&deployment, &emulator, "alice@corp.com");
+    assert_eq!(record["sha256"], sha256_hex(&alice_password), "{record}");
+    assert_eq!(record["force_change_next_sign_in"], false);
+    assert_eq!(deployment.ledger_state(&alice).as_deref(), Some("applied"));
+    assert_eq!(password_record(&deployment, &emulator, "bob@corp.com")["times_set"], 0);
+    assert_ne!(deployment.ledger_state(&bob).as_deref(), Some("applied"));
+    let reasons = failed_reasons(&setup.spool).join("\n");
+    assert!(reasons.contains("synchronized from on-premises Active Directory"), "{reasons}");
+    drop(client);
+    drop(server);
+    drop(emulator);
+    // The secret's own files hold it by design; nothing else may.
+    std::fs::remove_file(&secret_file).unwrap();
+    std::fs::remove_file(deployment.dir.join("tenant.toml")).unwrap();
+    deployment.assert_no_password_anywhere(&[alice_password, bob_password, secret.to_string()]);
+}
+
+#[test]
+fn the_emulator_refuses_a_bad_tenant_file_by_name() {
+    let dir = TestDir::new("graph-bad-tenant");
+    let tenant = dir.path.join("tenant.toml");
+    std::fs::write(
+        &tenant,
+        format!("tenant_id = \"{TENANT}\"\n[[user]]\nuser_principal_name = \"a@b.c\"\nsynced = true\n"),
+    )
+    .unwrap();
+    let output = pwsync()
+        .args([
+            "graph-emulator",
+            "--listen",
+            "127.0.0.1:0",
+            "--certificate",
+            "/nonexistent.pem",
+            "--key",
+            "/nonexistent.key",
+            "--tenant",
+        ])
+        .arg(&tenant)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("synced") && stderr.contains("tenant.toml"), "{stderr}");
+}
