@@ -17,6 +17,7 @@ pub mod ordering;
 pub mod redact;
 pub mod service_manager;
 pub mod targets;
+pub mod when;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -4,7 +4,7 @@
 use pwsync_server::ledger::{ChangeView, LedgerReader};
 
 use crate::cli::ChangesArgs;
-use crate::when;
+use pwsync_server::when;
 
 pub fn run(args: ChangesArgs) -> anyhow::Result<()> {
     let config = pwsync_server::config::ServerConfig::load(&args.config)?;

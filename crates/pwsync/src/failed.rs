@@ -7,7 +7,7 @@ use pwsync_spool::{FailedRecord, Spool};
 use serde::Serialize;
 
 use crate::cli::{FailedArgs, FailedCommand};
-use crate::when;
+use pwsync_server::when;
 
 #[derive(Serialize)]
 struct FailedView<'a> {

@@ -17,7 +17,6 @@ mod pki;
 mod scope_test;
 mod status;
 mod target_test;
-mod when;
 
 use std::process::ExitCode;
 

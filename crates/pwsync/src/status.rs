@@ -8,7 +8,7 @@ use pwsync_server::ledger::{ClientSeen, LedgerReader, TargetHealth};
 use serde::Serialize;
 
 use crate::cli::StatusArgs;
-use crate::when;
+use pwsync_server::when;
 
 /// A client that has not been heard from for this long is marked silent.
 pub const SILENT_AFTER_NS: i64 = 5 * 60 * 1_000_000_000;

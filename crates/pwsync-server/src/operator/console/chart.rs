@@ -6,7 +6,8 @@ use std::fmt::Write;
 
 use crate::ledger::Bucket;
 
-use super::html::{duration, esc, timestamp};
+use super::html::esc;
+use crate::when::{duration, timestamp};
 
 const WIDTH: f64 = 720.0;
 const HEIGHT: f64 = 220.0;

@@ -1,5 +1,5 @@
 //! HTML building blocks of the console: escaping, the page frame (navigation, styles, the
-//! little live-refresh script), and formatting of times and durations.
+//! little live-refresh script). Times and durations come from `crate::when`.
 //!
 //! Every piece of ledger text goes through [`esc`] before it reaches a page. Nothing here
 //! may ever receive a password: pages are built from the ledger, which holds none.
@@ -97,41 +97,6 @@ pub fn login_page(message: Option<&str>) -> String {
     )
 }
 
-pub fn now_ns() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos() as i64
-}
-
-/// A Unix-nanosecond time as UTC, to the second.
-pub fn timestamp(ns: i64) -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]Z");
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ns))
-        .ok()
-        .and_then(|at| at.format(&format).ok())
-        .unwrap_or_else(|| format!("{ns} ns"))
-}
-
-/// A duration, short: `850 µs`, `12.3 ms`, `4.2 s`, `7 min`, `3 h 5 min`.
-pub fn duration(ns: i64) -> String {
-    let ns = ns.max(0) as f64;
-    let ms = ns / 1e6;
-    if ms < 1.0 {
-        format!("{:.0} µs", ns / 1e3)
-    } else if ms < 1000.0 {
-        format!("{ms:.1} ms")
-    } else if ms < 60_000.0 {
-        format!("{:.1} s", ms / 1000.0)
-    } else if ms < 3_600_000.0 {
-        format!("{:.0} min", ms / 60_000.0)
-    } else {
-        let minutes = (ms / 60_000.0) as i64;
-        format!("{} h {} min", minutes / 60, minutes % 60)
-    }
-}
-
-pub fn ago(ns: Option<i64>) -> String {
-    ns.map_or_else(|| "never".into(), |ns| format!("{} ago", duration(now_ns() - ns)))
-}
-
 pub fn badge(state: &str) -> String {
     format!("<span class=\"badge {0}\">{0}</span>", esc(state))
 }
@@ -146,12 +111,5 @@ mod tests {
             esc("<script>\"x\" & 'y'</script>"),
             "&lt;script&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/script&gt;"
         );
-    }
-
-    #[test]
-    fn times_are_utc_dates() {
-        assert_eq!(timestamp(0), "1970-01-01 00:00:00Z");
-        assert_eq!(timestamp(1_700_000_000_000_000_000), "2023-11-14 22:13:20Z");
-        assert_eq!(timestamp(951_782_400_000_000_000), "2000-02-29 00:00:00Z");
     }
 }

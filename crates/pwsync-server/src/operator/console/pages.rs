@@ -9,8 +9,9 @@ use std::fmt::Write;
 use crate::ledger::{ChangeView, ClientSeen, LedgerError, LedgerReader};
 
 use super::chart;
-use super::html::{ago, badge, duration, esc, now_ns, page, timestamp};
+use super::html::{badge, esc, page};
 use super::session::ConsoleUser;
+use crate::when::{ago, duration, now_ns, timestamp};
 
 /// A client not heard from for this long is marked silent.
 pub const SILENT_AFTER_NS: i64 = 5 * 60 * 1_000_000_000;

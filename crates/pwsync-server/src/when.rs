@@ -1,5 +1,6 @@
 //! Times and durations as an operator reads them: UTC timestamps (`2026-11-24 21:40:26Z`) and
-//! short ages (`3.2 s`, `5 min`, `2 h 10 min`). Shared by the status commands.
+//! short ages (`3.2 s`, `5 min`, `2 h 10 min`). Shared by the operator console and the
+//! `status`, `failed` and `changes` commands, so that both show a time the same way.
 
 /// Now, in Unix nanoseconds.
 pub fn now_ns() -> i64 {
@@ -53,5 +54,7 @@ mod tests {
         assert_eq!(duration(300_000_000_000), "5 min");
         assert_eq!(duration(7_800_000_000_000), "2 h 10 min");
         assert_eq!(timestamp(0), "1970-01-01 00:00:00Z");
+        assert_eq!(timestamp(1_700_000_000_000_000_000), "2023-11-14 22:13:20Z");
+        assert_eq!(timestamp(951_782_400_000_000_000), "2000-02-29 00:00:00Z");
     }
 }
