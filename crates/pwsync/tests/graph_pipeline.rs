@@ -8,7 +8,7 @@
 mod common;
 
 use std::io::Write;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::Duration;
 
 use common::*;
@@ -71,31 +71,6 @@ fn start_emulator(deployment: &Deployment, secret: &str) -> Emulator {
     });
     emulator.url = format!("https://{}", std::fs::read_to_string(&ready).unwrap().trim());
     emulator
-}
-
-/// Captures through `pwsync-capture` with the account's UPN, as a domain controller's hook does.
-fn capture(
-    deployment: &Deployment,
-    spool: &std::path::Path,
-    account: &str,
-    upn: &str,
-    password: &str,
-) -> String {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pwsync-capture"))
-        .arg("--spool")
-        .arg(spool)
-        .arg("--key")
-        .arg(&deployment.public_key)
-        .args(["--account", account, "--upn", upn, "--origin", "dc1", "--print-id", "--exact-stdin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(password.as_bytes()).unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(output.status.success(), "capture failed: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8(output.stdout).unwrap().trim().to_string()
 }
 
 /// What the emulator knows of the passwords set for `upn`, through its control API.
@@ -162,8 +137,9 @@ fn passwords_reach_entra_id_through_the_whole_pipeline() {
     let client = Client::start(&setup);
     let alice_password = password();
     let bob_password = password();
-    let alice = capture(&deployment, &setup.spool, "alice", "alice@corp.local", &alice_password);
-    let bob = capture(&deployment, &setup.spool, "bob", "bob@corp.local", &bob_password);
+    let alice =
+        deployment.capture_with_upn(&setup.spool, "alice", Some("alice@corp.local"), &alice_password, "dc1");
+    let bob = deployment.capture_with_upn(&setup.spool, "bob", Some("bob@corp.local"), &bob_password, "dc1");
     wait_for(Duration::from_secs(30), "both changes settled", || pending_records(&setup.spool) == 0);
 
     let record = password_record(&deployment, &emulator, "alice@corp.com");

@@ -189,12 +189,26 @@ impl Deployment {
 
     /// Captures one change through `pwsync capture` and returns its change id.
     pub fn capture(&self, spool: &Path, account: &str, password: &str, origin: &str) -> String {
+        self.capture_with_upn(spool, account, None, password, origin)
+    }
+
+    /// As [`Deployment::capture`], with the user principal name a DC's hook would pass.
+    pub fn capture_with_upn(
+        &self,
+        spool: &Path,
+        account: &str,
+        upn: Option<&str>,
+        password: &str,
+        origin: &str,
+    ) -> String {
+        let upn_flag = upn.map(|upn| ["--upn", upn]);
         let mut child = Command::new(env!("CARGO_BIN_EXE_pwsync-capture"))
             .arg("--spool")
             .arg(spool)
             .arg("--key")
             .arg(&self.public_key)
             .args(["--account", account, "--origin", origin, "--print-id", "--exact-stdin"])
+            .args(upn_flag.iter().flatten())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
