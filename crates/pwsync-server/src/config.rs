@@ -23,6 +23,9 @@ pub struct ServerConfig {
     /// The operator listener (console, metrics); none when absent.
     #[serde(default)]
     pub operator: Option<crate::operator::config::OperatorConfig>,
+    /// The file this configuration was read from; SIGHUP re-reads its `[tls]` table.
+    #[serde(skip)]
+    pub loaded_from: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -55,6 +58,10 @@ pub struct ServerTlsConfig {
     pub key: PathBuf,
     /// The CA whose client certificates are accepted.
     pub client_ca: PathBuf,
+    /// The CA's revocation list (`pwsync pki revoke` writes it as `revoked.crl.pem` in the CA
+    /// directory). Certificates it names are refused; re-read with the other files on SIGHUP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation_list: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -104,6 +111,7 @@ impl ServerConfig {
             .map_err(|error| ConfigError::Parse { path: path.to_path_buf(), message: error.to_string() })?;
         config.resolve_paths(&resolve_base(path));
         config.check().map_err(|message| ConfigError::Invalid { path: path.to_path_buf(), message })?;
+        config.loaded_from = Some(path.to_path_buf());
         Ok(config)
     }
 
@@ -116,6 +124,9 @@ impl ServerConfig {
         resolve(&mut self.tls.certificate);
         resolve(&mut self.tls.key);
         resolve(&mut self.tls.client_ca);
+        if let Some(list) = &mut self.tls.revocation_list {
+            resolve(list);
+        }
         resolve(&mut self.ledger.path);
         if let Some(operator) = &mut self.operator {
             operator.resolve_paths(&resolve);

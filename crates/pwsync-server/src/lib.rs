@@ -15,8 +15,10 @@ pub mod metrics;
 pub mod operator;
 pub mod ordering;
 pub mod redact;
+pub mod revocation_guard;
 pub mod service_manager;
 pub mod targets;
+pub mod tls_reload;
 pub mod when;
 
 use std::path::PathBuf;
@@ -41,6 +43,8 @@ pub enum ServerError {
     Bind { address: std::net::SocketAddr, source: std::io::Error },
     #[error(transparent)]
     OperatorToken(#[from] operator::auth::TokenFileError),
+    #[error("cannot watch for SIGHUP (the reload signal): {source}")]
+    Signal { source: std::io::Error },
     #[error("cannot write the ready file {path}: {source}")]
     ReadyFile { path: PathBuf, source: std::io::Error },
 }
@@ -71,7 +75,7 @@ pub fn build_targets(configs: &[TargetConfig]) -> Result<Vec<SharedTarget>, Serv
 /// files load and are valid, and every target could start. For `pwsync check-config`.
 pub fn check(config: &ServerConfig) -> Result<(), ServerError> {
     pwsync_tls::install_crypto_provider();
-    pwsync_tls::server_config(&config.tls.certificate, &config.tls.key, &config.tls.client_ca)?;
+    tls_reload::load(&config.tls)?;
     if let Some(operator) = &config.operator {
         // The operator listener's certificate and CA, and the token file (mode, length).
         pwsync_tls::operator_server_config(
@@ -184,8 +188,15 @@ pub async fn run(
 ) -> Result<(), ServerError> {
     pwsync_tls::install_crypto_provider();
     let metrics_handle = metrics::install();
-    let tls = pwsync_tls::server_config(&config.tls.certificate, &config.tls.key, &config.tls.client_ca)?;
+    let (tls_sender, tls) = tokio::sync::watch::channel(Arc::new(tls_reload::load(&config.tls)?));
     let ledger = ledger::Ledger::open(&config.ledger.path)?;
+    let reloader = tls_reload::reload_on_hangup(
+        config.tls.clone(),
+        config.loaded_from.clone(),
+        tls_sender,
+        ledger.clone(),
+    )
+    .map_err(|source| ServerError::Signal { source })?;
     let targets = build_targets(&config.targets)?;
     let target_names: Vec<&str> = targets.iter().map(|target| target.name()).collect();
     let owned_target_names: Vec<String> = target_names.iter().map(|name| name.to_string()).collect();
@@ -194,7 +205,11 @@ pub async fn run(
         dispatcher,
         request_deadline: Duration::from_millis(config.server.request_deadline_ms),
     })
-    .merge(client_status::router(ledger.clone()));
+    .merge(client_status::router(ledger.clone()))
+    .layer(axum::middleware::from_fn_with_state(
+        revocation_guard::RevocationGuard { tls: tls.clone(), ledger: ledger.clone() },
+        revocation_guard::refuse_revoked,
+    ));
     let address = config.server.listen;
     let tcp = tokio::net::TcpListener::bind(address)
         .await
@@ -269,6 +284,7 @@ pub async fn run(
     if let Some(task) = operator_task {
         let _ = task.await;
     }
+    reloader.abort();
     tracing::info!("pwsync server stopped");
     Ok(())
 }

@@ -26,7 +26,8 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct Listener {
     pub tcp: TcpListener,
-    pub tls: Arc<rustls::ServerConfig>,
+    /// The TLS material in force; reloaded on SIGHUP, read at every handshake.
+    pub tls: crate::tls_reload::CurrentTls,
     pub router: Router,
     pub ledger: Ledger,
     pub max_connections: usize,
@@ -36,7 +37,6 @@ impl Listener {
     /// Serves until `shutdown` resolves, then waits for open connections to finish their
     /// requests (at most `drain`).
     pub async fn serve(self, shutdown: impl std::future::Future<Output = ()>, drain: Duration) {
-        let acceptor = TlsAcceptor::from(self.tls);
         let slots = Arc::new(Semaphore::new(self.max_connections));
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
         tokio::pin!(shutdown);
@@ -57,7 +57,7 @@ impl Listener {
                 _ = &mut shutdown => break,
             };
             let _ = tcp.set_nodelay(true);
-            let acceptor = acceptor.clone();
+            let acceptor = TlsAcceptor::from(self.tls.borrow().config.clone());
             let router = self.router.clone();
             let ledger = self.ledger.clone();
             let watcher = graceful.watcher();

@@ -162,6 +162,22 @@ pub enum TlsError {
     #[error("{} is not a usable CA certificate: {reason}", path.display())]
     InvalidCaCertificate { path: PathBuf, reason: String },
 
+    #[error("no PEM revocation list (-----BEGIN X509 CRL-----) found in {}", path.display())]
+    NoRevocationListInFile { path: PathBuf },
+
+    #[error(
+        "revocation list {} cannot be used: {reason}; write a new one with `pwsync pki revoke`",
+        path.display()
+    )]
+    InvalidRevocationList { path: PathBuf, reason: String },
+
+    #[error(
+        "revocation list {} is not signed by the deployment CA in {}; copy the list from that CA's directory",
+        path.display(),
+        ca_path.display()
+    )]
+    RevocationListNotFromCa { path: PathBuf, ca_path: PathBuf },
+
     #[error("the system random number generator failed; cannot create a serial number")]
     RandomUnavailable,
 

@@ -20,6 +20,7 @@ mod own_certificate;
 mod peer_identity;
 mod pem_files;
 mod policy;
+mod revocation;
 mod server_config;
 mod validity;
 
@@ -32,5 +33,9 @@ pub use names::{domain_uri, DOMAIN_URI_PREFIX};
 pub use operator_config::operator_server_config;
 pub use peer_identity::{peer_identity, PeerIdentity};
 pub use policy::{install_crypto_provider, ALPN_PROTOCOLS};
+pub use revocation::{
+    load_revocation_list, revocation_list_path, revoke_client, Revocation, RevocationList, RevokedSerials,
+    REVOCATION_LIST_FILE,
+};
 pub use server_config::{server_config, ServerTls};
 pub use validity::{Validity, DEFAULT_CA_VALIDITY_DAYS, DEFAULT_LEAF_VALIDITY_DAYS};

@@ -84,7 +84,7 @@ pub(crate) fn check_validity_period(
 
 /// Verifies the chain against the CA with webpki, exactly as the peer will, including the
 /// extended key usage for `role` (server rules for anything but a client certificate).
-fn check_issued_by_ca(
+pub(crate) fn check_issued_by_ca(
     chain: &[CertificateDer<'static>],
     roots: &Arc<RootCertStore>,
     cert_path: &Path,

@@ -7,7 +7,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use rustls_pki_types::pem::{self, PemObject};
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer};
 
 use crate::error::TlsError;
 use crate::file_modes;
@@ -74,8 +74,30 @@ fn write_new_file(file: &NewFile<'_>) -> Result<(), TlsError> {
     handle.write_all(file.contents.as_bytes()).and_then(|()| handle.sync_all()).map_err(write_error)
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, TlsError> {
+pub(crate) fn read(path: &Path) -> Result<Vec<u8>, TlsError> {
     std::fs::read(path).map_err(|source| TlsError::Read { path: path.to_owned(), source })
+}
+
+/// Reads the first certificate revocation list of a PEM file.
+pub(crate) fn read_revocation_list(path: &Path) -> Result<CertificateRevocationListDer<'static>, TlsError> {
+    let bytes = read(path)?;
+    CertificateRevocationListDer::from_pem_slice(&bytes).map_err(|error| match error {
+        pem::Error::NoItemsFound => TlsError::NoRevocationListInFile { path: path.to_owned() },
+        other => malformed(path, &other),
+    })
+}
+
+/// Replaces `path` with `contents` through a temporary file and a rename, so that a server
+/// reading it at the same moment sees the old or the new list, never half of one.
+pub(crate) fn replace_file(path: &Path, contents: &str, mode: u32) -> Result<(), TlsError> {
+    let write_error = |source: std::io::Error| TlsError::Write { path: path.to_owned(), source };
+    let mut temporary_name = path.as_os_str().to_owned();
+    temporary_name.push(".tmp");
+    let temporary = PathBuf::from(temporary_name);
+    let _ = std::fs::remove_file(&temporary);
+    let mut handle = file_modes::create_new_file(&temporary, mode).map_err(write_error)?;
+    handle.write_all(contents.as_bytes()).and_then(|()| handle.sync_all()).map_err(write_error)?;
+    std::fs::rename(&temporary, path).map_err(write_error)
 }
 
 /// A fixed description of a PEM error: the library's own messages may quote file contents.

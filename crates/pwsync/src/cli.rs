@@ -132,6 +132,25 @@ pub enum PkiCommand {
         #[arg(long, default_value_t = pwsync_tls::DEFAULT_LEAF_VALIDITY_DAYS)]
         days: u32,
     },
+    /// Revoke a client certificate: add it to the CA's revocation list (CA_DIR/revoked.crl.pem).
+    #[command(long_about = "\
+Revoke a client certificate: add its serial to the deployment CA's revocation list, \
+CA_DIR/revoked.crl.pem, signed by the CA. Every entry of the list is kept; revoking a \
+certificate twice changes nothing.
+
+Copy the list to the server, name it in the server's configuration ([tls] revocation_list) \
+and reload the server (`systemctl reload pwsync-server`, i.e. SIGHUP). From then on the \
+server refuses the certificate in the TLS handshake, and answers every request it makes on \
+a connection opened before with 403 `certificate_revoked`; each refusal is in the audit \
+trail. The client's pending changes stay in its spool: issue it a new certificate and \
+restart it, and they are delivered.")]
+    Revoke {
+        #[arg(long, value_name = "DIR")]
+        ca_dir: PathBuf,
+        /// The client certificate (PEM) to revoke, as issued by `pwsync pki issue-client`.
+        #[arg(long, value_name = "FILE")]
+        certificate: PathBuf,
+    },
 }
 
 #[derive(Args)]

@@ -27,6 +27,16 @@ pub fn run(args: PkiArgs) -> anyhow::Result<()> {
             let files = pwsync_tls::issue_client(&ca_dir, &name, &domains, &out, Validity::days(days))?;
             print_issued(&files);
         }
+        PkiCommand::Revoke { ca_dir, certificate } => {
+            let revocation = pwsync_tls::revoke_client(&ca_dir, &certificate)?;
+            let what = if revocation.already_revoked { "was already revoked" } else { "revoked" };
+            println!("client certificate \"{}\" (serial {}) {what}", revocation.name, revocation.serial);
+            println!(
+                "revocation list: {} ({} revoked); copy it to the server ([tls] revocation_list) and reload the server",
+                revocation.list.display(),
+                revocation.revoked_count
+            );
+        }
     }
     Ok(())
 }

@@ -379,6 +379,13 @@ impl Server {
         terminate(&self.child);
     }
 
+    /// Sends SIGHUP (what `systemctl reload` sends): the server re-reads its TLS material.
+    pub fn hangup(&self) {
+        // SAFETY: kill(2) with a pid this test started and still owns (not yet reaped).
+        let result = unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGHUP) };
+        assert_eq!(result, 0, "kill -HUP failed");
+    }
+
     /// Waits for the process to exit by itself, at most `timeout`.
     pub fn wait_exit(&mut self, timeout: Duration) -> std::process::ExitStatus {
         wait_exit(&mut self.child, timeout)
