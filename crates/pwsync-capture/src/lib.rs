@@ -5,8 +5,11 @@
 //! configuration file, talks to no network, and finishes in milliseconds. It must never print
 //! the password, and never exit 0 without the record on disk unless told `--on-failure allow`.
 
+mod core_dumps;
 mod hostname;
 mod syslog;
+
+pub use core_dumps::forbid_core_dumps;
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -123,6 +126,7 @@ pub fn usage_error(error: &clap::Error) -> ExitCode {
 
 /// Runs the hook and returns the documented exit status.
 pub fn run(args: CaptureArgs) -> ExitCode {
+    forbid_core_dumps();
     let call = match Call::from_args(&args) {
         Ok(call) => call,
         Err(failure) => return report_failure(&args, "(unknown)", &failure),

@@ -77,7 +77,13 @@ impl Dispatcher {
                 Err(error) => return ledger_unavailable(&error, &change.id),
             };
         let remaining = match admission {
-            Admission::Apply { remaining } => remaining,
+            Admission::Apply { remaining, superseded_pending } => {
+                if superseded_pending > 0 {
+                    tracing::info!(change_id = %change.id, account = %account_key, superseded_pending,
+                        "older changes of the account left pending are superseded by this one");
+                }
+                remaining
+            }
             Admission::Settled(ChangeState::Rejected, reason) => {
                 return Verdict::Rejected { reason: reason.unwrap_or_else(|| "rejected".into()) }
             }

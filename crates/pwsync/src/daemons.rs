@@ -8,12 +8,14 @@ use std::path::Path;
 use crate::cli::ServerArgs;
 
 pub fn run_client(config: &Path) -> anyhow::Result<()> {
+    pwsync_capture::forbid_core_dumps();
     let config = pwsync_client::config::ClientConfig::load(config)?;
     runtime()?.block_on(async { pwsync_client::run(config, shutdown_signal()).await })?;
     Ok(())
 }
 
 pub fn run_server(args: ServerArgs) -> anyhow::Result<()> {
+    pwsync_capture::forbid_core_dumps();
     let config = pwsync_server::config::ServerConfig::load(&args.config)?;
     runtime()?.block_on(async { pwsync_server::run(config, args.ready_file, shutdown_signal()).await })?;
     Ok(())

@@ -137,13 +137,32 @@ pub(crate) fn admit(
         params![change.account_key, this.captured_at_ns, this.origin, this.origin_seq as i64, this.change_id],
     )?;
 
+    // An older change of the account left pending (its server stopped in the middle, or a
+    // target asked for a retry) can never be applied now that this one is the newest: were
+    // it sent again, it would be superseded. Settle it so, rather than leave it pending for
+    // ever when its client never sends it again (a client drops a record that a newer one of
+    // the same account makes useless). The account's lock is held: none of them is in flight.
+    let superseded_pending = conn.execute(
+        "UPDATE changes SET state = 'superseded', superseded_by = ?5, settled_at_ns = ?6
+         WHERE account_key = ?1 AND state = 'pending' AND id <> ?5
+           AND (captured_at_ns, origin, origin_seq, id) < (?2, ?3, ?4, ?5)",
+        params![
+            change.account_key,
+            this.captured_at_ns,
+            this.origin,
+            this.origin_seq as i64,
+            this.change_id,
+            now_ns
+        ],
+    )?;
+
     let mut done = conn.prepare_cached(
         "SELECT target FROM target_results WHERE change_id = ?1 AND state IN ('applied', 'rejected')",
     )?;
     let finished: Vec<String> =
         done.query_map(params![change.id], |row| row.get(0))?.collect::<Result<_, _>>()?;
     let remaining = targets.iter().filter(|target| !finished.contains(target)).cloned().collect();
-    Ok(Admission::Apply { remaining })
+    Ok(Admission::Apply { remaining, superseded_pending })
 }
 
 /// Records the outcome of the targets tried in this round and settles the change when no
@@ -304,7 +323,7 @@ mod tests {
     fn a_new_change_goes_to_every_target_then_settles_applied() {
         let conn = ledger();
         let admission = admit(&conn, &change("c1", 10), &targets(), false, 1).unwrap();
-        assert_eq!(admission, Admission::Apply { remaining: targets() });
+        assert_eq!(admission, Admission::Apply { remaining: targets(), superseded_pending: 0 });
         let results = [result("a", TargetState::Applied), result("b", TargetState::Applied)];
         assert_eq!(finish(&conn, "c1", &targets(), &results, 2).unwrap().0, ChangeState::Applied);
         // Redelivery is answered from the ledger.
@@ -324,13 +343,31 @@ mod tests {
     }
 
     #[test]
+    fn a_newer_change_settles_an_older_one_left_pending_as_superseded() {
+        let conn = ledger();
+        admit(&conn, &change("old", 10), &targets(), false, 1).unwrap();
+        // Its server stopped before any target answered: the row stays pending ...
+        assert_eq!(change_state(&conn, "old").unwrap(), Some(ChangeState::Pending));
+        // ... until a newer change of the account is admitted.
+        let admission = admit(&conn, &change("new", 20), &targets(), false, 2).unwrap();
+        assert_eq!(admission, Admission::Apply { remaining: targets(), superseded_pending: 1 });
+        assert_eq!(change_state(&conn, "old").unwrap(), Some(ChangeState::Superseded));
+        // Sent again, it is answered superseded by the newer one.
+        let again = admit(&conn, &change("old", 10), &targets(), false, 3).unwrap();
+        assert_eq!(again, Admission::Superseded { by: Some("new".into()) });
+        // A newer pending change is never touched by an older one.
+        admit(&conn, &change("newest", 30), &targets(), false, 4).unwrap();
+        assert_eq!(change_state(&conn, "newest").unwrap(), Some(ChangeState::Pending));
+    }
+
+    #[test]
     fn only_targets_that_have_not_applied_are_retried() {
         let conn = ledger();
         admit(&conn, &change("c1", 10), &targets(), false, 1).unwrap();
         let results = [result("a", TargetState::Applied), result("b", TargetState::Retry)];
         assert_eq!(finish(&conn, "c1", &targets(), &results, 2).unwrap().0, ChangeState::Pending);
         let again = admit(&conn, &change("c1", 10), &targets(), false, 3).unwrap();
-        assert_eq!(again, Admission::Apply { remaining: vec!["b".into()] });
+        assert_eq!(again, Admission::Apply { remaining: vec!["b".into()], superseded_pending: 0 });
     }
 
     #[test]
@@ -346,7 +383,7 @@ mod tests {
             Admission::Settled(ChangeState::Rejected, _)
         ));
         let reopened = admit(&conn, &change("c1", 10), &targets(), true, 4).unwrap();
-        assert_eq!(reopened, Admission::Apply { remaining: vec!["b".into()] });
+        assert_eq!(reopened, Admission::Apply { remaining: vec!["b".into()], superseded_pending: 0 });
     }
 
     #[test]

@@ -36,7 +36,8 @@ impl ChangeRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Admission {
     /// Apply it to these targets (those that have not applied or refused it yet).
-    Apply { remaining: Vec<String> },
+    /// `superseded_pending`: older changes of the account, left pending, now settled superseded.
+    Apply { remaining: Vec<String>, superseded_pending: usize },
     /// Settled before: answer from the ledger, apply nothing.
     Settled(ChangeState, Option<String>),
     /// A newer change of the account exists.

@@ -324,10 +324,14 @@ impl Server {
     pub fn start_with(deployment: &Deployment, address: Option<&str>, envs: &[(&str, &Path)]) -> Server {
         if let Some(address) = address {
             let text = std::fs::read_to_string(&deployment.server_config).unwrap();
+            // Only the change API's address (the first `listen`, of [server]); an [operator]
+            // table's listener keeps its own.
+            let mut replaced = false;
             let text = text
                 .lines()
                 .map(|line| {
-                    if line.starts_with("listen") {
+                    if line.starts_with("listen") && !replaced {
+                        replaced = true;
                         format!("listen = \"{address}\"")
                     } else {
                         line.to_string()
@@ -372,6 +376,10 @@ impl Server {
     pub fn kill9(mut self) {
         self.child.kill().unwrap(); // SIGKILL
         self.child.wait().unwrap();
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Sends SIGTERM (what systemd sends to stop a service).
@@ -443,6 +451,10 @@ impl Client {
     pub fn kill9(mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn terminate(&self) {
