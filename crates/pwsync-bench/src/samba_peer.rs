@@ -101,11 +101,9 @@ pub fn run(bins: &Binaries, dir: &Path, runs: usize) -> anyhow::Result<Option<Sa
         let password = load::password();
         let started_ns = now_ns();
         let started = Instant::now();
+        let quoted_text = zeroize::Zeroizing::new(format!("\"{}\"", password.as_str()));
         let quoted = zeroize::Zeroizing::new(
-            format!("\"{}\"", password.as_str())
-                .encode_utf16()
-                .flat_map(u16::to_le_bytes)
-                .collect::<Vec<u8>>(),
+            quoted_text.encode_utf16().flat_map(u16::to_le_bytes).collect::<Vec<u8>>(),
         );
         ldap_replace(&dc, "alice", "unicodePwd", &quoted)?;
         ldap.push(started.elapsed());
