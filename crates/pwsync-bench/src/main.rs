@@ -114,8 +114,17 @@ enum Scenario {
     All,
 }
 
-fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+fn main() -> std::process::ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("pwsync-bench: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
     let bins = binaries::Binaries::locate(cli.bin_dir.as_deref())?;
     let settings =
         Settings { bins: &bins, keep: cli.keep.as_deref(), latency_changes: cli.changes, rate: cli.rate };

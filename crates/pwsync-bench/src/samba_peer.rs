@@ -87,7 +87,7 @@ pub fn run(bins: &Binaries, dir: &Path, runs: usize) -> anyhow::Result<Option<Sa
     // The loop's first pass hands every existing account to the script; wait until it has.
     wait_until(Duration::from_secs(60), "syncpasswords' first pass", || {
         sync_loop.check_alive()?;
-        Ok(arrivals_for(&arrivals, "alice")?.len() >= 1)
+        Ok(!arrivals_for(&arrivals, "alice")?.is_empty())
     })?;
     std::thread::sleep(Duration::from_secs(1));
 
