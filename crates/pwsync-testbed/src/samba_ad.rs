@@ -84,6 +84,11 @@ impl SambaDc {
         format!("ldap://{}", self.ip)
     }
 
+    /// The DC's smb.conf, for tools that run beside the DC (`samba-tool ... -s`).
+    pub fn smb_conf(&self) -> PathBuf {
+        self.conf()
+    }
+
     fn conf(&self) -> PathBuf {
         self.dir.join("dc").join("etc").join("smb.conf")
     }
