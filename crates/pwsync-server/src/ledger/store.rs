@@ -144,7 +144,14 @@ pub(crate) fn admit(
         "UPDATE changes SET state = 'superseded', superseded_by = ?2, settled_at_ns = ?3
           WHERE account_key = ?1 AND state = 'pending' AND id != ?2
             AND (captured_at_ns, origin, origin_seq, id) < (?4, ?5, ?6, ?2)",
-        params![change.account_key, this.change_id, now_ns, this.captured_at_ns, this.origin, this.origin_seq as i64],
+        params![
+            change.account_key,
+            this.change_id,
+            now_ns,
+            this.captured_at_ns,
+            this.origin,
+            this.origin_seq as i64
+        ],
     )?;
 
     let mut done = conn.prepare_cached(
@@ -347,11 +354,16 @@ mod tests {
 
         admit(&conn, &change("new", 20), &targets(), false, 4).unwrap();
         assert_eq!(change_state(&conn, "old").unwrap(), Some(ChangeState::Superseded));
-        let by: Option<String> =
-            conn.query_row("SELECT superseded_by FROM changes WHERE id = 'old'", [], |row| row.get(0)).unwrap();
+        let by: Option<String> = conn
+            .query_row("SELECT superseded_by FROM changes WHERE id = 'old'", [], |row| row.get(0))
+            .unwrap();
         assert_eq!(by.as_deref(), Some("new"));
         assert_eq!(change_state(&conn, "new").unwrap(), Some(ChangeState::Pending));
-        assert_eq!(change_state(&conn, "bob").unwrap(), Some(ChangeState::Pending), "another account's change");
+        assert_eq!(
+            change_state(&conn, "bob").unwrap(),
+            Some(ChangeState::Pending),
+            "another account's change"
+        );
         // Its redelivery is answered from the ledger, as before.
         assert_eq!(
             admit(&conn, &change("old", 10), &targets(), false, 5).unwrap(),
