@@ -62,7 +62,7 @@ fn the_scan_finds_a_secret_and_passes_clean_files() {
     std::fs::create_dir(dir.path.join("sub")).unwrap();
     std::fs::write(dir.path.join("sub/clean.log"), "pwsync-canary-but-not-quite the password\n").unwrap();
     let secret = "pwsync-canary-secret-Pä密!".to_string();
-    assert_eq!(scan(&dir.path, &[secret.clone()]), (1, None));
+    assert_eq!(scan(&dir.path, std::slice::from_ref(&secret)), (1, None));
     let leaky = dir.path.join("sub/leaky.log");
     std::fs::write(&leaky, format!("xx{secret}yy")).unwrap();
     assert_eq!(scan(&dir.path, &[secret]).1, Some(leaky), "the scan must find the password");
