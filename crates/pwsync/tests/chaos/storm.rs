@@ -91,6 +91,8 @@ pub struct Storm<'a> {
     pub tally: Tally,
     hook_time: Duration,
     server_down_until: Option<Instant>,
+    /// No new outage before this: a storm that is mostly one long outage tests little else.
+    server_down_not_before: Instant,
     target_latency_until: Option<Instant>,
     spool_fault_until: Option<Instant>,
 }
@@ -145,6 +147,7 @@ impl<'a> Storm<'a> {
             tally,
             hook_time: Duration::from_millis(3),
             server_down_until: None,
+            server_down_not_before: Instant::now(),
             target_latency_until: None,
             spool_fault_until: None,
         }
@@ -298,14 +301,17 @@ impl<'a> Storm<'a> {
                 let back = now + Duration::from_millis(self.rng.random_range(0..1000));
                 self.server.kill9(Some(back))
             }
-            "server_down" if self.server_down_until.is_none() => {
+            "server_down" if self.server_down_until.is_none() && now >= self.server_down_not_before => {
                 let (shortest, longest) = self.settings.server_down_range();
                 let down = self.rng.random_range(shortest..=longest);
                 self.server_down_until = Some(now + down);
+                self.server_down_not_before = now + down * 3;
                 self.server.kill9(Some(now + down));
                 true
             }
-            "target_429" => {
+            // Queued write failures wait for writes; while the server is down none come, and
+            // a pile of them would only stretch the settling, not test anything more.
+            "target_429" if self.server_down_until.is_none() => {
                 let count = self.rng.random_range(1..=5);
                 let failures: Vec<_> = (0..count)
                     .map(|_| json!({ "status": 429, "retry_after_s": self.rng.random_range(1..=2) }))
@@ -313,7 +319,7 @@ impl<'a> Storm<'a> {
                 self.emulator.faults(json!({ "fail_writes": failures }));
                 true
             }
-            "target_503" => {
+            "target_503" if self.server_down_until.is_none() => {
                 let count = self.rng.random_range(1..=5);
                 let failures: Vec<_> = (0..count).map(|_| json!({ "status": 503 })).collect();
                 self.emulator.faults(json!({ "fail_writes": failures }));
