@@ -34,6 +34,7 @@ packages=(
     samba-common-bin     # smbpasswd -r: a user's own password change over SAMR in samba.rs
     chromium       # headless browser driving the operator console in crates/pwsync/tests/console.rs
     systemd        # systemd-analyze verify of packaging/systemd/*.service (crates/pwsync/tests/service.rs)
+    faketime       # libfaketime: one DC's clock skewed by minutes in the fault-injection test (crates/pwsync/tests/chaos.rs)
 )
 missing=()
 for package in "${packages[@]}"; do

@@ -342,6 +342,45 @@ mod tests {
         assert_eq!(change_state(&conn, "old").unwrap(), Some(ChangeState::Superseded));
     }
 
+    /// Found by the fault-injection test: a change answered `retry`, then deleted by its client
+    /// because a newer record of the same account came into its spool, stayed pending forever.
+    #[test]
+    fn an_older_pending_change_is_superseded_when_a_newer_one_is_admitted() {
+        let conn = ledger();
+        admit(&conn, &change("old", 10), &targets(), false, 1).unwrap();
+        let results = [result("a", TargetState::Applied), result("b", TargetState::Retry)];
+        assert_eq!(finish(&conn, "old", &targets(), &results, 2).unwrap().0, ChangeState::Pending);
+        let mut other_account = change("bob", 5);
+        other_account.account_key = "corp.example\\bob".into();
+        admit(&conn, &other_account, &targets(), false, 3).unwrap();
+
+        admit(&conn, &change("new", 20), &targets(), false, 4).unwrap();
+        assert_eq!(change_state(&conn, "old").unwrap(), Some(ChangeState::Superseded));
+        let by: Option<String> = conn
+            .query_row("SELECT superseded_by FROM changes WHERE id = 'old'", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(by.as_deref(), Some("new"));
+        assert_eq!(change_state(&conn, "new").unwrap(), Some(ChangeState::Pending));
+        assert_eq!(
+            change_state(&conn, "bob").unwrap(),
+            Some(ChangeState::Pending),
+            "another account's change"
+        );
+        // Its redelivery is answered from the ledger, as before.
+        assert_eq!(
+            admit(&conn, &change("old", 10), &targets(), false, 5).unwrap(),
+            Admission::Superseded { by: Some("new".into()) }
+        );
+    }
+
+    #[test]
+    fn a_newer_pending_change_is_left_alone_by_an_older_one() {
+        let conn = ledger();
+        admit(&conn, &change("new", 20), &targets(), false, 1).unwrap();
+        admit(&conn, &change("old", 10), &targets(), false, 2).unwrap();
+        assert_eq!(change_state(&conn, "new").unwrap(), Some(ChangeState::Pending));
+    }
+
     #[test]
     fn a_newer_change_settles_an_older_one_left_pending_as_superseded() {
         let conn = ledger();
