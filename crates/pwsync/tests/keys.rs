@@ -7,9 +7,8 @@
 
 mod common;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,21 +19,7 @@ const SETTLE: Duration = Duration::from_secs(30);
 
 /// A capture through the real hook, sealed to the public key in `public_key`.
 fn capture_to_key(spool: &Path, public_key: &Path, account: &str, password: &str) -> String {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pwsync-capture"))
-        .arg("--spool")
-        .arg(spool)
-        .arg("--key")
-        .arg(public_key)
-        .args(["--account", account, "--origin", "dc1", "--print-id", "--exact-stdin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(password.as_bytes()).unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(output.status.success(), "capture failed: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8(output.stdout).unwrap().trim().to_string()
+    capture_sealed_to(spool, public_key, account, None, password, "dc1")
 }
 
 /// Replaces the value of every line `key = ...` of a TOML file.

@@ -201,23 +201,7 @@ impl Deployment {
         password: &str,
         origin: &str,
     ) -> String {
-        let upn_flag = upn.map(|upn| ["--upn", upn]);
-        let mut child = Command::new(env!("CARGO_BIN_EXE_pwsync-capture"))
-            .arg("--spool")
-            .arg(spool)
-            .arg("--key")
-            .arg(&self.public_key)
-            .args(["--account", account, "--origin", origin, "--print-id", "--exact-stdin"])
-            .args(upn_flag.iter().flatten())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(password.as_bytes()).unwrap();
-        let output = child.wait_with_output().unwrap();
-        assert!(output.status.success(), "capture failed: {}", String::from_utf8_lossy(&output.stderr));
-        String::from_utf8(output.stdout).unwrap().trim().to_string()
+        capture_sealed_to(spool, &self.public_key, account, upn, password, origin)
     }
 
     /// Change ids the dry-run target applied (each at least once).
@@ -289,6 +273,35 @@ impl Deployment {
         }
         assert!(scanned >= 3, "the leak scan must have read the logs and the ledger");
     }
+}
+
+/// Captures one change through the real `pwsync-capture` hook, sealed to `public_key`, and
+/// returns its change id.
+pub fn capture_sealed_to(
+    spool: &Path,
+    public_key: &Path,
+    account: &str,
+    upn: Option<&str>,
+    password: &str,
+    origin: &str,
+) -> String {
+    let upn_flag = upn.map(|upn| ["--upn", upn]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pwsync-capture"))
+        .arg("--spool")
+        .arg(spool)
+        .arg("--key")
+        .arg(public_key)
+        .args(["--account", account, "--origin", origin, "--print-id", "--exact-stdin"])
+        .args(upn_flag.iter().flatten())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(password.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "capture failed: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap().trim().to_string()
 }
 
 pub fn sha256_hex(text: &str) -> String {
