@@ -100,7 +100,13 @@ impl ServerConfig {
     pub fn load(path: &Path) -> Result<ServerConfig, ConfigError> {
         let text = std::fs::read_to_string(path)
             .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
-        let mut config: ServerConfig = toml::from_str(&text)
+        ServerConfig::from_toml(&text, path)
+    }
+
+    /// Parses and checks configuration text as if read from the file at `path` (which names it
+    /// in errors and anchors its relative paths); nothing is read from disk.
+    pub fn from_toml(text: &str, path: &Path) -> Result<ServerConfig, ConfigError> {
+        let mut config: ServerConfig = toml::from_str(text)
             .map_err(|error| ConfigError::Parse { path: path.to_path_buf(), message: error.to_string() })?;
         config.resolve_paths(&resolve_base(path));
         config.check().map_err(|message| ConfigError::Invalid { path: path.to_path_buf(), message })?;
