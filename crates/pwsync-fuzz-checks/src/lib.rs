@@ -12,8 +12,11 @@ pub mod ldap_filter;
 pub mod record_open;
 pub mod wire_request;
 
+/// A target's check: panics when a property is broken.
+pub type Check = fn(&[u8]);
+
 /// The fuzz targets, by the name of their directory under `fuzz/corpus/`.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Check)] = &[
     ("record_open", record_open::check),
     ("wire_request", wire_request::check),
     ("config_parse", config_parse::check),
