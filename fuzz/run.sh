@@ -53,7 +53,9 @@ for target in "${targets[@]}"; do
     executions="$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)"
     rm -rf "$scratch"
     if [ "$status" -ne 0 ]; then
-        tail -n 40 "$log"
+        # The panic message first (libFuzzer's report after it is long), then the report.
+        grep -m 3 -A 2 'panicked at' "$log" || true
+        tail -n 25 "$log"
         rm -f "$log"
         echo "fuzz target $target FAILED (exit $status); its input is in fuzz/artifacts/$target/" >&2
         exit 1

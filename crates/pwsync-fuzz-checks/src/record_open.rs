@@ -71,6 +71,8 @@ fn open_sealed_payload(payload: &[u8]) {
             );
         }
         Err(OpenError::MalformedPayload { .. }) => {}
+        // Shorter than the smallest payload: refused before decryption, by length alone.
+        Err(OpenError::Truncated { len, min }) if len == record.len() && len < min => {}
         Err(OpenError::TooLarge { .. }) if record.len() > pwsync_seal::MAX_RECORD_LEN => {}
         Err(other) => panic!("a correctly sealed payload gave {other:?}"),
     }
