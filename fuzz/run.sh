@@ -6,6 +6,8 @@
 # fix it and copy the input into fuzz/regressions/<target>/.
 #
 # Usage: fuzz/run.sh [SECONDS]      FUZZ_TOOLCHAIN=stable|nightly to choose by hand.
+# The instrumented build goes to FUZZ_TARGET_DIR (default ~/.cache/pwsync/fuzz-target), outside
+# the clone, so that a machine that ran it before rebuilds only what changed.
 set -euo pipefail
 
 seconds="${1:-30}"
@@ -31,7 +33,9 @@ fuzz() {
 
 # No sanitizer: the code under test is safe Rust (the C in the tree is not reached by these
 # inputs), and AddressSanitizer doubles the build time of the server's dependencies.
-build_flags=(-s none --release --debug-assertions)
+target_dir="${FUZZ_TARGET_DIR:-$HOME/.cache/pwsync/fuzz-target}"
+mkdir -p "$target_dir"
+build_flags=(-s none --release --debug-assertions --target-dir "$target_dir")
 targets=(record_open wire_request config_parse ldap_filter)
 
 echo "== building ${#targets[@]} fuzz targets ($toolchain)"

@@ -58,13 +58,18 @@ fn decode<T: DeserializeOwned + Serialize>(data: &[u8], no_password_in: &dyn Fn(
 }
 
 /// The values of every `"password"` key in `data` (if it is JSON at all) that could be told
-/// apart in a message: long enough, and not also a key (an unknown key is named in refusals).
+/// apart in a message: long enough, not also a key (an unknown key is named in refusals), and
+/// holding a character that no fixed message text has (a password "he password is empty" is
+/// found in "the password is empty" without being quoted).
 fn passwords_in(data: &[u8]) -> Vec<String> {
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) else { return Vec::new() };
     let (mut passwords, mut keys) = (Vec::new(), Vec::new());
     collect(&value, &mut passwords, &mut keys);
     passwords.retain(|password: &String| {
-        password.chars().count() >= 8 && !keys.iter().any(|key: &String| key.contains(password.as_str()))
+        let distinctive = password.chars().any(|c| !c.is_ascii() || "!#$%&*+~^|".contains(c));
+        password.chars().count() >= 8
+            && distinctive
+            && !keys.iter().any(|key: &String| key.contains(password.as_str()))
     });
     passwords
 }
