@@ -64,4 +64,10 @@ fi
 step "Windows LSA filter DLL under Wine"
 capture/windows/test.sh
 
+# Fuzzing: every fuzz target for a short time (installs cargo-fuzz when missing); the committed
+# corpus itself is replayed by `cargo test` above (pwsync-fuzz-checks).
+fuzz_seconds="${PWSYNC_FUZZ_SECONDS:-30}"
+step "fuzzing (each fuzz target for ${fuzz_seconds} s)"
+fuzz/run.sh "$fuzz_seconds"
+
 step "all checks passed"

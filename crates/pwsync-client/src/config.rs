@@ -249,7 +249,13 @@ impl ClientConfig {
     pub fn load(path: &Path) -> Result<ClientConfig, ConfigError> {
         let text = std::fs::read_to_string(path)
             .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
-        let mut config: ClientConfig = toml::from_str(&text)
+        ClientConfig::from_toml(&text, path)
+    }
+
+    /// Parses and checks configuration text as if read from the file at `path` (which names it
+    /// in errors and anchors its relative paths); nothing is read from disk.
+    pub fn from_toml(text: &str, path: &Path) -> Result<ClientConfig, ConfigError> {
+        let mut config: ClientConfig = toml::from_str(text)
             .map_err(|error| ConfigError::Parse { path: path.to_path_buf(), message: error.to_string() })?;
         let base = resolve_base(path);
         let resolve = |path: &mut PathBuf| {

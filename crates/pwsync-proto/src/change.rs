@@ -105,11 +105,16 @@ impl ChangeBatch {
     /// Checks the batch as a whole. Each change is validated on its own (see
     /// [`WireChange::validate`]) so that one bad change is refused alone.
     pub fn validate(&self) -> Result<(), ProtoError> {
+        self.validate_within(limits::MAX_BATCH_CHANGES)
+    }
+
+    /// As [`ChangeBatch::validate`], with a server's own batch limit.
+    pub fn validate_within(&self, max_changes: usize) -> Result<(), ProtoError> {
         if self.changes.is_empty() {
             return Err(ProtoError::EmptyBatch);
         }
-        if self.changes.len() > limits::MAX_BATCH_CHANGES {
-            return Err(ProtoError::BatchTooLarge { max: limits::MAX_BATCH_CHANGES });
+        if self.changes.len() > max_changes {
+            return Err(ProtoError::BatchTooLarge { max: max_changes });
         }
         Ok(())
     }
@@ -180,6 +185,9 @@ mod tests {
         assert_eq!(ChangeBatch { changes: vec![] }.validate().unwrap_err(), ProtoError::EmptyBatch);
         let big = ChangeBatch { changes: (0..=MAX).map(|_| sample()).collect() };
         assert!(matches!(big.validate().unwrap_err(), ProtoError::BatchTooLarge { .. }));
+        let three = ChangeBatch { changes: (0..3).map(|_| sample()).collect() };
+        assert_eq!(three.validate_within(2).unwrap_err(), ProtoError::BatchTooLarge { max: 2 });
+        three.validate_within(3).unwrap();
     }
     const MAX: usize = limits::MAX_BATCH_CHANGES;
 

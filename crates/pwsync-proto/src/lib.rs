@@ -9,6 +9,7 @@
 
 mod change;
 mod client_status;
+mod decode;
 mod limits;
 mod notice;
 mod secret;
@@ -18,7 +19,10 @@ pub use change::{ChangeBatch, Identity, WireChange};
 pub use client_status::{
     ClientStatusAnswer, ClientStatusReport, CLIENT_STATUS_PATH, MAX_REPORTED_FAILED, MAX_VERSION_BYTES,
 };
-pub use limits::{ProtoError, MAX_ACCOUNT_BYTES, MAX_BATCH_CHANGES, MAX_BODY_BYTES, MAX_PASSWORD_BYTES};
+pub use decode::{decode_json, json_depth, DecodeError};
+pub use limits::{
+    ProtoError, MAX_ACCOUNT_BYTES, MAX_BATCH_CHANGES, MAX_BODY_BYTES, MAX_JSON_DEPTH, MAX_PASSWORD_BYTES,
+};
 pub use notice::{Notice, NoticeBatch, NoticeKind, NoticeReceipt, MAX_NOTICE_REASON_BYTES, NOTICES_PATH};
 pub use secret::SecretString;
 pub use verdict::{ApiError, ApiErrorBody, BatchVerdicts, Verdict, VerdictEntry};

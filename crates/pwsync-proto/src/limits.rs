@@ -7,6 +7,8 @@
 pub const MAX_BATCH_CHANGES: usize = 1000;
 /// Largest accepted request body.
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+/// Deepest nesting of arrays and objects in a request body (the protocol's documents nest 4).
+pub const MAX_JSON_DEPTH: usize = 32;
 pub const MAX_ACCOUNT_BYTES: usize = 256;
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 pub(crate) const MAX_ORIGIN_BYTES: usize = 255;

@@ -86,11 +86,16 @@ impl Notice {
 
 impl NoticeBatch {
     pub fn validate(&self) -> Result<(), ProtoError> {
+        self.validate_within(limits::MAX_BATCH_CHANGES)
+    }
+
+    /// As [`NoticeBatch::validate`], with a server's own batch limit.
+    pub fn validate_within(&self, max_notices: usize) -> Result<(), ProtoError> {
         if self.notices.is_empty() {
             return Err(ProtoError::EmptyBatch);
         }
-        if self.notices.len() > limits::MAX_BATCH_CHANGES {
-            return Err(ProtoError::BatchTooLarge { max: limits::MAX_BATCH_CHANGES });
+        if self.notices.len() > max_notices {
+            return Err(ProtoError::BatchTooLarge { max: max_notices });
         }
         self.notices.iter().try_for_each(Notice::validate)
     }

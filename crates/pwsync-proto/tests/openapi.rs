@@ -26,6 +26,10 @@ const MALFORMED_BODY: &str = "malformed_body";
 /// status 413 (crates/pwsync-server/src/api.rs; not a `ProtoError`).
 const BODY_TOO_LARGE: &str = "body_too_large";
 
+/// The error code the server's API layer uses for a body that did not arrive in time, with
+/// status 408 (crates/pwsync-server/src/api.rs; not a `ProtoError`).
+const BODY_TIMEOUT: &str = "body_timeout";
+
 fn indentation(line: &str) -> usize {
     line.len() - line.trim_start().len()
 }
@@ -320,8 +324,18 @@ fn every_batch_error_code_has_a_400_example_and_every_change_error_code_is_named
             "ApiErrorBody.code omits `{code}`"
         );
     }
-    assert!(bad_request.contains(&format!("code: {MALFORMED_BODY}")));
-    assert!(property("ApiErrorBody", "code").contains(&format!("`{MALFORMED_BODY}`")));
+    let too_deep = pwsync_proto::DecodeError::TooDeep { max: pwsync_proto::MAX_JSON_DEPTH };
+    for code in [MALFORMED_BODY, too_deep.code()] {
+        assert!(bad_request.contains(&format!("code: {code}")), "no 400 example for `{code}`");
+        assert!(
+            property("ApiErrorBody", "code").contains(&format!("`{code}`")),
+            "ApiErrorBody.code omits `{code}`"
+        );
+    }
+    assert!(
+        bad_request.contains(&format!("message: {too_deep}")),
+        "the 400 example of json_too_deep has another message"
+    );
 
     let change_schema = section(&["components", "schemas", "WireChange"]).join("\n");
     for error in &change_errors {
@@ -351,6 +365,14 @@ fn the_public_limits_appear_with_their_values() {
     assert!(changes.contains("minItems: 1"));
     let too_large = section(&["paths", CHANGES_PATH, "post", "responses", "'413'"]).join("\n");
     assert!(too_large.contains(&MAX_BODY_BYTES.to_string()), "the 413 answer does not name the limit");
+}
+
+#[test]
+fn the_408_answer_is_a_json_api_error_with_its_code() {
+    let timeout = section(&["paths", CHANGES_PATH, "post", "responses", "'408'"]).join("\n");
+    assert!(timeout.contains("$ref: '#/components/schemas/ApiError'"), "{timeout}");
+    assert!(timeout.contains(&format!("code: {BODY_TIMEOUT}")), "no 408 example for `{BODY_TIMEOUT}`");
+    assert!(property("ApiErrorBody", "code").contains(&format!("`{BODY_TIMEOUT}`")));
 }
 
 #[test]

@@ -8,7 +8,8 @@
 //!
 //! Every refusal of a request as a whole is an `ApiError` JSON body with a stable code, also
 //! those the HTTP framework would otherwise answer in plain text (a body over the size limit, a
-//! body that could not be read).
+//! body that could not be read), and a warning in the log with the peer (never the body). The
+//! request limits ([`RequestLimits`]) come from `[server]`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,8 +22,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use pwsync_proto::{
-    ApiError, BatchVerdicts, ChangeBatch, NoticeBatch, NoticeReceipt, Verdict, VerdictEntry, CHANGES_PATH,
-    HEALTH_PATH, NOTICES_PATH,
+    ApiError, BatchVerdicts, ChangeBatch, DecodeError, NoticeBatch, NoticeReceipt, Verdict, VerdictEntry,
+    CHANGES_PATH, HEALTH_PATH, NOTICES_PATH,
 };
 use pwsync_tls::PeerIdentity;
 
@@ -32,8 +33,31 @@ use crate::ledger::AuditEvent;
 /// Error code of a body that is not a JSON `ChangeBatch` (syntax, type, key, encoding, media
 /// type) or that could not be read.
 pub const MALFORMED_BODY: &str = "malformed_body";
-/// Error code of a body larger than `pwsync_proto::MAX_BODY_BYTES` (status 413).
+/// Error code of a body larger than `server.max_body_bytes` (status 413).
 pub const BODY_TOO_LARGE: &str = "body_too_large";
+/// Error code of a body that did not arrive within `server.body_read_timeout_ms` (status 408).
+pub const BODY_TIMEOUT: &str = "body_timeout";
+
+/// The limits on one request, from `[server]`.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestLimits {
+    pub max_body_bytes: usize,
+    pub max_batch_changes: usize,
+    pub max_json_depth: usize,
+    pub body_read_timeout: Duration,
+}
+
+impl Default for RequestLimits {
+    /// The protocol's limits, and 30 s to read a body.
+    fn default() -> RequestLimits {
+        RequestLimits {
+            max_body_bytes: pwsync_proto::MAX_BODY_BYTES,
+            max_batch_changes: pwsync_proto::MAX_BATCH_CHANGES,
+            max_json_depth: pwsync_proto::MAX_JSON_DEPTH,
+            body_read_timeout: Duration::from_secs(30),
+        }
+    }
+}
 
 /// The verified client behind a connection, attached to each of its requests.
 #[derive(Debug, Clone)]
@@ -46,6 +70,7 @@ pub struct Peer {
 pub struct ApiState {
     pub dispatcher: Arc<Dispatcher>,
     pub request_deadline: Duration,
+    pub limits: RequestLimits,
 }
 
 pub fn router(state: ApiState) -> Router {
@@ -53,7 +78,7 @@ pub fn router(state: ApiState) -> Router {
         .route(CHANGES_PATH, post(post_changes))
         .route(NOTICES_PATH, post(post_notices))
         .route(HEALTH_PATH, get(health))
-        .layer(DefaultBodyLimit::max(pwsync_proto::MAX_BODY_BYTES))
+        .layer(DefaultBodyLimit::max(state.limits.max_body_bytes))
         .with_state(state)
 }
 
@@ -65,21 +90,12 @@ pub(crate) fn error(status: StatusCode, code: &str, message: impl Into<String>) 
     (status, Json(ApiError::new(code, message))).into_response()
 }
 
-/// Describes a JSON error by position and kind only: serde's own message may quote a value.
-fn describe_json_error(error: &serde_json::Error) -> String {
-    let text = error.to_string();
-    let names_a_field = text.starts_with("unknown field") || text.starts_with("missing field");
-    if names_a_field {
-        // These quote a key name and the list of expected keys, never a value.
-        text
-    } else {
-        format!(
-            "malformed request body at line {} column {} ({:?} error)",
-            error.line(),
-            error.column(),
-            error.classify()
-        )
-    }
+/// Answers a refusal of a whole request, and leaves a warning with the peer for the operator
+/// (the message names limits and positions, never a value).
+fn refuse(peer: &Peer, status: StatusCode, code: &str, message: String) -> Response {
+    tracing::warn!(peer = %peer.addr, client = %peer.identity.name, status = status.as_u16(), %code,
+        %message, "refused a request");
+    error(status, code, message)
 }
 
 /// True for `application/json`, with or without parameters (`; charset=utf-8`).
@@ -91,9 +107,9 @@ fn is_json_media_type(headers: &HeaderMap) -> bool {
     essence.eq_ignore_ascii_case("application/json")
 }
 
-/// Reads the whole body within `MAX_BODY_BYTES`, answering a refusal as an `ApiError`: the
-/// framework's own rejections are plain text.
-async fn read_body(request: Request, state: &ApiState) -> Result<Bytes, Response> {
+/// Reads the whole body within `server.max_body_bytes` and `server.body_read_timeout_ms`,
+/// answering a refusal as an `ApiError`: the framework's own rejections are plain text.
+async fn read_body(request: Request, state: &ApiState, peer: &Peer) -> Result<Bytes, Response> {
     if !is_json_media_type(request.headers()) {
         return Err(error(
             StatusCode::BAD_REQUEST,
@@ -101,42 +117,43 @@ async fn read_body(request: Request, state: &ApiState) -> Result<Bytes, Response
             "the request body must be sent with Content-Type: application/json",
         ));
     }
-    let body = Bytes::from_request(request, state).await.map_err(|rejection| {
+    let limits = state.limits;
+    let read = tokio::time::timeout(limits.body_read_timeout, Bytes::from_request(request, state)).await;
+    let Ok(read) = read else {
+        let seconds = limits.body_read_timeout.as_secs_f64();
+        let message =
+            format!("the request body did not arrive within {seconds} s (server.body_read_timeout_ms)");
+        return Err(refuse(peer, StatusCode::REQUEST_TIMEOUT, BODY_TIMEOUT, message));
+    };
+    read.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            let limit = pwsync_proto::MAX_BODY_BYTES;
-            error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                BODY_TOO_LARGE,
-                format!("the request body is larger than {limit} bytes (MAX_BODY_BYTES)"),
-            )
+            let limit = limits.max_body_bytes;
+            let message = format!("the request body is larger than {limit} bytes (server.max_body_bytes)");
+            refuse(peer, StatusCode::PAYLOAD_TOO_LARGE, BODY_TOO_LARGE, message)
         } else {
             // The connection broke or the body was not framed correctly; the rejection's text
             // names no request value, but there is nothing in it for the client either.
             tracing::debug!(%rejection, "cannot read a request body");
             error(StatusCode::BAD_REQUEST, MALFORMED_BODY, "the request body could not be read")
         }
-    })?;
-    // JSON is UTF-8 (RFC 8259); saying so beats a syntax error at some column.
-    if let Err(utf8_error) = std::str::from_utf8(&body) {
-        let at = utf8_error.valid_up_to();
-        return Err(error(
-            StatusCode::BAD_REQUEST,
-            MALFORMED_BODY,
-            format!("the request body is not valid UTF-8 (at byte {at})"),
-        ));
-    }
-    Ok(body)
+    })
 }
 
-/// Reads and parses a JSON body, answering any refusal as an `ApiError`. The raw body is
-/// dropped before returning: for changes it holds passwords.
+/// Reads and decodes a JSON body (see `pwsync_proto::decode_json`), answering any refusal as
+/// an `ApiError`. The raw body is dropped before returning: for changes it holds passwords.
 async fn read_json<T: serde::de::DeserializeOwned>(
     request: Request,
     state: &ApiState,
+    peer: &Peer,
 ) -> Result<T, Response> {
-    let body = read_body(request, state).await?;
-    serde_json::from_slice(&body).map_err(|json_error| {
-        error(StatusCode::BAD_REQUEST, MALFORMED_BODY, describe_json_error(&json_error))
+    let body = read_body(request, state, peer).await?;
+    pwsync_proto::decode_json(&body, state.limits.max_json_depth).map_err(|refusal| {
+        let status = StatusCode::BAD_REQUEST;
+        match refusal {
+            // A deep body is an attack more often than a mistake: the operator hears of it.
+            DecodeError::TooDeep { .. } => refuse(peer, status, refusal.code(), refusal.to_string()),
+            _ => error(status, refusal.code(), refusal.to_string()),
+        }
     })
 }
 
@@ -147,12 +164,12 @@ async fn post_notices(
     Extension(peer): Extension<Peer>,
     request: Request,
 ) -> Response {
-    let batch: NoticeBatch = match read_json(request, &state).await {
+    let batch: NoticeBatch = match read_json(request, &state, &peer).await {
         Ok(batch) => batch,
         Err(refusal) => return refusal,
     };
-    if let Err(invalid) = batch.validate() {
-        return error(StatusCode::BAD_REQUEST, invalid.code(), invalid.to_string());
+    if let Err(invalid) = batch.validate_within(state.limits.max_batch_changes) {
+        return refuse(&peer, StatusCode::BAD_REQUEST, invalid.code(), invalid.to_string());
     }
     let ledger = state.dispatcher.ledger();
     let mut recorded = Vec::with_capacity(batch.notices.len());
@@ -207,12 +224,12 @@ async fn post_changes(
     Extension(peer): Extension<Peer>,
     request: Request,
 ) -> Response {
-    let batch: ChangeBatch = match read_json(request, &state).await {
+    let batch: ChangeBatch = match read_json(request, &state, &peer).await {
         Ok(batch) => batch,
         Err(refusal) => return refusal,
     };
-    if let Err(invalid) = batch.validate() {
-        return error(StatusCode::BAD_REQUEST, invalid.code(), invalid.to_string());
+    if let Err(invalid) = batch.validate_within(state.limits.max_batch_changes) {
+        return refuse(&peer, StatusCode::BAD_REQUEST, invalid.code(), invalid.to_string());
     }
 
     let submitter = Submitter { client: peer.identity.name.clone(), peer: peer.addr.to_string() };
@@ -292,7 +309,11 @@ mod tests {
         let preview: SharedTarget =
             Arc::new(DryRunTarget::new(&DryRunConfig { name: "preview".into(), log: None }).unwrap());
         let dispatcher = Arc::new(Dispatcher::new(Ledger::in_memory().unwrap(), vec![preview]));
-        router(ApiState { dispatcher, request_deadline: Duration::from_secs(10) })
+        router(ApiState {
+            dispatcher,
+            request_deadline: Duration::from_secs(10),
+            limits: RequestLimits::default(),
+        })
     }
 
     fn peer() -> Peer {

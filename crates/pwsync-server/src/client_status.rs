@@ -20,10 +20,13 @@ use crate::ledger::Ledger;
 /// Largest report body: the failed ids dominate (1000 × 35 bytes).
 const MAX_REPORT_BYTES: usize = 64 * 1024;
 
-pub fn router(ledger: Ledger) -> Router {
+/// The route, with its own body limit; a body that does not arrive within `body_read_timeout`
+/// fails to read (`server.body_read_timeout_ms`).
+pub fn router(ledger: Ledger, body_read_timeout: std::time::Duration) -> Router {
     Router::new()
         .route(CLIENT_STATUS_PATH, post(report))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_REPORT_BYTES))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(body_read_timeout))
         .with_state(ledger)
 }
 

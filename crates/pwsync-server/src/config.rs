@@ -36,9 +36,34 @@ pub struct ListenConfig {
     /// Longest time a request waits for its changes before answering "retry" for the rest.
     #[serde(default = "default_request_deadline_ms")]
     pub request_deadline_ms: u64,
-    /// Most concurrent client connections; more wait in the kernel's accept queue.
+    /// Most authenticated client connections open at once; a newly authenticated one waits up
+    /// to `handshake_timeout_ms` for a place, then is closed.
     #[serde(default = "default_max_connections")]
     pub max_connections: usize,
+    /// Most connections whose TLS handshake is unfinished; when full, the oldest is dropped.
+    #[serde(default = "default_max_handshakes")]
+    pub max_handshakes: usize,
+    /// Time a new connection has to finish its TLS handshake.
+    #[serde(default = "default_handshake_timeout_ms")]
+    pub handshake_timeout_ms: u64,
+    /// Time a client has to send a request's complete headers (HTTP/1.1; against slow-loris).
+    #[serde(default = "default_header_read_timeout_ms")]
+    pub header_read_timeout_ms: u64,
+    /// Time a client has to send a request's complete body.
+    #[serde(default = "default_body_read_timeout_ms")]
+    pub body_read_timeout_ms: u64,
+    /// Silence, with no request in flight, after which a connection is closed.
+    #[serde(default = "default_idle_timeout_ms")]
+    pub idle_timeout_ms: u64,
+    /// Largest request body, in bytes (413 `body_too_large` beyond).
+    #[serde(default = "default_max_body_bytes")]
+    pub max_body_bytes: usize,
+    /// Most changes (or notices) in one request (400 `batch_too_large` beyond).
+    #[serde(default = "default_max_batch_changes")]
+    pub max_batch_changes: usize,
+    /// Deepest nesting of JSON arrays and objects in a body (400 `json_too_deep` beyond).
+    #[serde(default = "default_max_json_depth")]
+    pub max_json_depth: usize,
 }
 
 fn default_request_deadline_ms() -> u64 {
@@ -47,6 +72,94 @@ fn default_request_deadline_ms() -> u64 {
 
 fn default_max_connections() -> usize {
     1024
+}
+
+fn default_max_handshakes() -> usize {
+    256
+}
+
+fn default_handshake_timeout_ms() -> u64 {
+    5_000
+}
+
+fn default_header_read_timeout_ms() -> u64 {
+    10_000
+}
+
+fn default_body_read_timeout_ms() -> u64 {
+    30_000
+}
+
+fn default_idle_timeout_ms() -> u64 {
+    120_000
+}
+
+fn default_max_body_bytes() -> usize {
+    pwsync_proto::MAX_BODY_BYTES
+}
+
+fn default_max_batch_changes() -> usize {
+    pwsync_proto::MAX_BATCH_CHANGES
+}
+
+fn default_max_json_depth() -> usize {
+    pwsync_proto::MAX_JSON_DEPTH
+}
+
+/// Largest `max_body_bytes` accepted: a body is held in memory whole.
+const MAX_BODY_BYTES_CEILING: usize = 64 * 1024 * 1024;
+/// Largest `max_batch_changes` accepted: each change of a batch is a task and a ledger row.
+const MAX_BATCH_CHANGES_CEILING: usize = 10_000;
+/// The protocol's documents nest 4 deep; serde_json stops at 128 on its own.
+const JSON_DEPTH_RANGE: std::ops::RangeInclusive<usize> = 4..=128;
+
+impl ListenConfig {
+    /// The connection limits the listener enforces.
+    pub fn connection_limits(&self) -> crate::listener::ConnectionLimits {
+        crate::listener::ConnectionLimits {
+            max_connections: self.max_connections,
+            max_handshakes: self.max_handshakes,
+            handshake_timeout: std::time::Duration::from_millis(self.handshake_timeout_ms),
+            header_read_timeout: std::time::Duration::from_millis(self.header_read_timeout_ms),
+            idle_timeout: std::time::Duration::from_millis(self.idle_timeout_ms),
+        }
+    }
+
+    /// The request limits the change API enforces.
+    pub fn request_limits(&self) -> crate::api::RequestLimits {
+        crate::api::RequestLimits {
+            max_body_bytes: self.max_body_bytes,
+            max_batch_changes: self.max_batch_changes,
+            max_json_depth: self.max_json_depth,
+            body_read_timeout: std::time::Duration::from_millis(self.body_read_timeout_ms),
+        }
+    }
+
+    fn check(&self) -> Result<(), String> {
+        let positive = [
+            ("request_deadline_ms", self.request_deadline_ms),
+            ("max_connections", self.max_connections as u64),
+            ("max_handshakes", self.max_handshakes as u64),
+            ("handshake_timeout_ms", self.handshake_timeout_ms),
+            ("header_read_timeout_ms", self.header_read_timeout_ms),
+            ("body_read_timeout_ms", self.body_read_timeout_ms),
+            ("idle_timeout_ms", self.idle_timeout_ms),
+        ];
+        if let Some((name, _)) = positive.iter().find(|(_, value)| *value == 0) {
+            return Err(format!("server.{name} must be positive"));
+        }
+        if !(1..=MAX_BODY_BYTES_CEILING).contains(&self.max_body_bytes) {
+            return Err(format!("server.max_body_bytes must be 1 to {MAX_BODY_BYTES_CEILING}"));
+        }
+        if !(1..=MAX_BATCH_CHANGES_CEILING).contains(&self.max_batch_changes) {
+            return Err(format!("server.max_batch_changes must be 1 to {MAX_BATCH_CHANGES_CEILING}"));
+        }
+        if !JSON_DEPTH_RANGE.contains(&self.max_json_depth) {
+            let (low, high) = (JSON_DEPTH_RANGE.start(), JSON_DEPTH_RANGE.end());
+            return Err(format!("server.max_json_depth must be {low} to {high}"));
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -107,7 +220,13 @@ impl ServerConfig {
     pub fn load(path: &Path) -> Result<ServerConfig, ConfigError> {
         let text = std::fs::read_to_string(path)
             .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
-        let mut config: ServerConfig = toml::from_str(&text)
+        ServerConfig::from_toml(&text, path)
+    }
+
+    /// Parses and checks configuration text as if read from the file at `path` (which names it
+    /// in errors and anchors its relative paths); nothing is read from disk.
+    pub fn from_toml(text: &str, path: &Path) -> Result<ServerConfig, ConfigError> {
+        let mut config: ServerConfig = toml::from_str(text)
             .map_err(|error| ConfigError::Parse { path: path.to_path_buf(), message: error.to_string() })?;
         config.resolve_paths(&resolve_base(path));
         config.check().map_err(|message| ConfigError::Invalid { path: path.to_path_buf(), message })?;
@@ -177,10 +296,7 @@ impl ServerConfig {
         if let Some(operator) = &self.operator {
             operator.check()?;
         }
-        if self.server.request_deadline_ms == 0 || self.server.max_connections == 0 {
-            return Err("server.request_deadline_ms and server.max_connections must be positive".into());
-        }
-        Ok(())
+        self.server.check()
     }
 }
 
@@ -233,6 +349,26 @@ program = "/bin/true"
         assert!(config.tls.certificate.is_absolute());
         assert_eq!(config.targets.len(), 2);
         assert_eq!(config.server.request_deadline_ms, 20_000);
+    }
+
+    #[test]
+    fn abuse_limits_have_defaults_and_are_checked_by_name() {
+        let config = parse(GOOD).unwrap();
+        assert_eq!(config.server.max_handshakes, 256);
+        assert_eq!(config.server.max_body_bytes, pwsync_proto::MAX_BODY_BYTES);
+        assert_eq!(config.server.max_json_depth, pwsync_proto::MAX_JSON_DEPTH);
+        let with = |line: &str| GOOD.replace("[tls]", &format!("{line}\n[tls]"));
+        parse(&with("max_batch_changes = 50\nhandshake_timeout_ms = 1500")).unwrap();
+        for (line, named) in [
+            ("max_handshakes = 0", "server.max_handshakes must be positive"),
+            ("idle_timeout_ms = 0", "server.idle_timeout_ms must be positive"),
+            ("max_body_bytes = 0", "server.max_body_bytes must be 1 to"),
+            ("max_batch_changes = 100000", "server.max_batch_changes must be 1 to"),
+            ("max_json_depth = 2", "server.max_json_depth must be 4 to 128"),
+        ] {
+            let error = parse(&with(line)).unwrap_err().to_string();
+            assert!(error.contains(named), "{line}: {error}");
+        }
     }
 
     #[test]

@@ -9,6 +9,8 @@ pub mod api;
 pub mod client_status;
 pub mod config;
 pub mod dispatcher;
+pub mod handshake_pool;
+pub mod idle;
 pub mod ledger;
 pub mod listener;
 pub mod metrics;
@@ -204,8 +206,9 @@ pub async fn run(
     let router = api::router(api::ApiState {
         dispatcher,
         request_deadline: Duration::from_millis(config.server.request_deadline_ms),
+        limits: config.server.request_limits(),
     })
-    .merge(client_status::router(ledger.clone()))
+    .merge(client_status::router(ledger.clone(), Duration::from_millis(config.server.body_read_timeout_ms)))
     .layer(axum::middleware::from_fn_with_state(
         revocation_guard::RevocationGuard { tls: tls.clone(), ledger: ledger.clone() },
         revocation_guard::refuse_revoked,
@@ -269,8 +272,8 @@ pub async fn run(
     }
     tracing::info!(%bound, targets = ?target_names, ledger = %config.ledger.path.display(), "pwsync server ready");
     service_manager::ready();
-    let listener =
-        listener::Listener { tcp, tls, router, ledger, max_connections: config.server.max_connections };
+    let limits = config.server.connection_limits();
+    let listener = listener::Listener { tcp, tls, router, ledger, limits };
     listener
         .serve(
             async move {

@@ -239,11 +239,17 @@ impl Spool {
                 None => continue,
             };
             let reason_path = self.failed.join(format!("{}{}", name, REASON_SUFFIX));
-            let (code, detail, failed_at_ns) = match fs::read_to_string(&reason_path) {
-                Ok(text) => match failure::parse_reason_file(&text) {
-                    Some((reason, at)) => (reason.code, reason.detail, Some(at)),
-                    None => ("reason_unreadable".to_owned(), "the reason file is damaged".to_owned(), None),
-                },
+            // Bytes, not text: a reason file damaged into invalid UTF-8 is one unreadable
+            // reason, not an error that hides every other failed record.
+            let (code, detail, failed_at_ns) = match fs::read(&reason_path) {
+                Ok(bytes) => {
+                    match String::from_utf8(bytes).ok().as_deref().and_then(failure::parse_reason_file) {
+                        Some((reason, at)) => (reason.code, reason.detail, Some(at)),
+                        None => {
+                            ("reason_unreadable".to_owned(), "the reason file is damaged".to_owned(), None)
+                        }
+                    }
+                }
                 Err(error) if error.kind() == io::ErrorKind::NotFound => (
                     "reason_missing".to_owned(),
                     "no reason file (interrupted while failing the record?)".to_owned(),

@@ -125,3 +125,27 @@ fn a_missing_reason_file_is_reported_not_fatal() {
     assert_eq!(failed[0].code, "reason_missing");
     assert_eq!(failed[0].failed_at_ns, None);
 }
+
+/// Found by the `record_open` fuzz target (fuzz/regressions/record_open/reason-not-utf8): a
+/// reason file damaged into invalid UTF-8 made `list_failed` fail as a whole, hiding every
+/// failed record from the operator. It is one unreadable reason now.
+#[test]
+fn a_reason_file_that_is_not_utf8_is_unreadable_and_hides_nothing_else() {
+    let temp = TempDir::new();
+    let spool = Spool::open(&temp.spool_root()).unwrap();
+    spool.write_record(1_000, &ChangeId::random(), &fake_record(1)).unwrap();
+    spool.write_record(2_000, &ChangeId::random(), &fake_record(2)).unwrap();
+    for record in spool.list_pending().unwrap() {
+        spool.fail(&record, &reason()).unwrap();
+    }
+    let damaged = spool.list_failed().unwrap()[0].name.clone();
+    let reason_path = spool.root().join("failed").join(format!("{damaged}.reason"));
+    std::fs::write(&reason_path, b"pwsync failure reason\ncode: \xff\xfe\n").unwrap();
+
+    let failed = spool.list_failed().unwrap();
+    assert_eq!(failed.len(), 2, "the other failed record is still listed");
+    assert_eq!(failed[0].name, damaged);
+    assert_eq!(failed[0].code, "reason_unreadable");
+    assert_eq!(failed[1].code, "rejected_by_target");
+    assert_eq!(spool.stats().unwrap().failed, 2);
+}
