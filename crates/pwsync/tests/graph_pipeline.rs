@@ -8,73 +8,27 @@
 mod common;
 
 use std::io::Write;
-use std::process::Child;
 use std::time::Duration;
 
+use common::graph_emulator::GraphEmulatorProcess;
 use common::*;
 
 const TENANT: &str = "5f1d2c3b-4a59-4e6f-8a7b-9c0d1e2f3a4b";
 const CLIENT_ID: &str = "a1b2c3d4-0000-4000-8000-000000000001";
 
-struct Emulator {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_emulator(deployment: &Deployment, secret: &str) -> Emulator {
-    pwsync_tls::issue_server(
-        &deployment.pki,
-        "graph",
-        &["127.0.0.1".into()],
-        &deployment.pki,
-        pwsync_tls::Validity::days(1),
-    )
-    .unwrap();
-    let tenant = deployment.dir.join("tenant.toml");
-    std::fs::write(
-        &tenant,
-        format!(
-            "tenant_id = \"{TENANT}\"\n\n[[app]]\nclient_id = \"{CLIENT_ID}\"\nclient_secret = \"{secret}\"\n\
-             permissions = [\"User-PasswordProfile.ReadWrite.All\", \"User.Read.All\"]\n\
-             directory_roles = [\"User Administrator\"]\n\n\
-             [[user]]\nuser_principal_name = \"alice@corp.com\"\n\n\
-             [[user]]\nuser_principal_name = \"bob@corp.com\"\non_premises_sync_enabled = true\n"
-        ),
-    )
-    .unwrap();
-    let ready = deployment.dir.join("graph.ready");
-    let log = std::fs::File::create(deployment.dir.join("graph-emulator.log")).unwrap();
-    let child = pwsync()
-        .args(["--log-level", "debug", "graph-emulator", "--listen", "127.0.0.1:0", "--tenant"])
-        .arg(&tenant)
-        .arg("--certificate")
-        .arg(deployment.pki.join("graph.pem"))
-        .arg("--key")
-        .arg(deployment.pki.join("graph.key"))
-        .arg("--ready-file")
-        .arg(&ready)
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let mut emulator = Emulator { child, url: String::new() };
-    wait_for(Duration::from_secs(20), "the emulator to be ready", || {
-        assert!(emulator.child.try_wait().unwrap().is_none(), "the emulator exited early");
-        std::fs::read_to_string(&ready).is_ok()
-    });
-    emulator.url = format!("https://{}", std::fs::read_to_string(&ready).unwrap().trim());
-    emulator
+fn start_emulator(deployment: &Deployment, secret: &str) -> GraphEmulatorProcess {
+    let tenant = format!(
+        "tenant_id = \"{TENANT}\"\n\n[[app]]\nclient_id = \"{CLIENT_ID}\"\nclient_secret = \"{secret}\"\n\
+         permissions = [\"User-PasswordProfile.ReadWrite.All\", \"User.Read.All\"]\n\
+         directory_roles = [\"User Administrator\"]\n\n\
+         [[user]]\nuser_principal_name = \"alice@corp.com\"\n\n\
+         [[user]]\nuser_principal_name = \"bob@corp.com\"\non_premises_sync_enabled = true\n"
+    );
+    GraphEmulatorProcess::start(deployment, &tenant, "debug")
 }
 
 /// What the emulator knows of the passwords set for `upn`, through its control API.
-fn password_record(deployment: &Deployment, emulator: &Emulator, upn: &str) -> serde_json::Value {
+fn password_record(deployment: &Deployment, emulator: &GraphEmulatorProcess, upn: &str) -> serde_json::Value {
     use rustls_pki_types::pem::PemObject;
     let mut roots = rustls::RootCertStore::empty();
     roots

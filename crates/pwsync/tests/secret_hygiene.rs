@@ -8,7 +8,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 
@@ -35,23 +35,6 @@ fn find_leak(bytes: &[u8], passwords: &[String]) -> Option<String> {
             .any(|form| bytes.windows(form.len()).any(|window| window == form.as_slice()))
             .then(|| password.clone())
     })
-}
-
-/// Every regular file under `dir`, recursively.
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.is_file() {
-                files.push(path);
-            }
-        }
-    }
-    files
 }
 
 /// A password of this run: random, non-ASCII, with characters JSON must escape.

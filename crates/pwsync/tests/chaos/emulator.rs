@@ -6,12 +6,12 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::process::Child;
 use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::common::{pwsync, wait_for, Deployment};
+use crate::common::graph_emulator::GraphEmulatorProcess;
+use crate::common::Deployment;
 
 const TENANT: &str = "5f1d2c3b-4a59-4e6f-8a7b-9c0d1e2f3a4b";
 const CLIENT_ID: &str = "a1b2c3d4-0000-4000-8000-000000000001";
@@ -24,8 +24,8 @@ pub fn upn(account: &str) -> String {
 }
 
 pub struct Emulator {
-    child: Child,
-    url: String,
+    /// Killed when the emulator is dropped.
+    process: GraphEmulatorProcess,
     http: reqwest::Client,
     runtime: tokio::runtime::Runtime,
 }
@@ -34,14 +34,6 @@ impl Emulator {
     /// Starts the emulator with `accounts` as cloud users and adds a graph target to the
     /// server configuration.
     pub fn start(deployment: &Deployment, accounts: &[String]) -> Emulator {
-        pwsync_tls::issue_server(
-            &deployment.pki,
-            "graph",
-            &["127.0.0.1".into()],
-            &deployment.pki,
-            pwsync_tls::Validity::days(1),
-        )
-        .unwrap();
         let mut tenant_text = format!(
             "tenant_id = \"{TENANT}\"\n\n[[app]]\nclient_id = \"{CLIENT_ID}\"\nclient_secret = \"{SECRET}\"\n\
              permissions = [\"User-PasswordProfile.ReadWrite.All\", \"User.Read.All\"]\n\
@@ -50,36 +42,14 @@ impl Emulator {
         for account in accounts {
             tenant_text.push_str(&format!("\n[[user]]\nuser_principal_name = \"{}\"\n", upn(account)));
         }
-        let tenant = deployment.dir.join("tenant.toml");
-        std::fs::write(&tenant, tenant_text).unwrap();
-        let ready = deployment.dir.join("graph.ready");
-        let log = std::fs::File::create(deployment.dir.join("graph-emulator.log")).unwrap();
-        let child = pwsync()
-            .args(["--log-level", "info", "graph-emulator", "--listen", "127.0.0.1:0", "--tenant"])
-            .arg(&tenant)
-            .arg("--certificate")
-            .arg(deployment.pki.join("graph.pem"))
-            .arg("--key")
-            .arg(deployment.pki.join("graph.key"))
-            .arg("--ready-file")
-            .arg(&ready)
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
+        let process = GraphEmulatorProcess::start(deployment, &tenant_text, "info");
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let http = reqwest::Client::builder()
             .tls_backend_preconfigured(trust_deployment_ca(&deployment.pki.join("ca.pem")))
             .timeout(Duration::from_secs(10))
             .build()
             .unwrap();
-        let mut emulator = Emulator { child, url: String::new(), http, runtime };
-        wait_for(Duration::from_secs(20), "the emulator to be ready", || {
-            assert!(emulator.child.try_wait().unwrap().is_none(), "the emulator exited early");
-            // The file may be seen created before it is written.
-            std::fs::read_to_string(&ready).is_ok_and(|text| !text.trim().is_empty())
-        });
-        emulator.url = format!("https://{}", std::fs::read_to_string(&ready).unwrap().trim());
+        let emulator = Emulator { process, http, runtime };
 
         let secret_file = deployment.dir.join("graph.secret");
         std::fs::write(&secret_file, format!("{SECRET}\n")).unwrap();
@@ -91,7 +61,7 @@ impl Emulator {
             "\n[[target]]\nkind = \"graph\"\nname = \"entra\"\ntenant_id = \"{TENANT}\"\nclient_id = \"{CLIENT_ID}\"\n\
              client_secret_file = \"graph.secret\"\nauthority = \"{url}\"\ngraph_url = \"{url}\"\nca_file = \"pki/ca.pem\"\n\
              timeout_ms = {TARGET_TIMEOUT_MS}\nconcurrency = 4\n",
-            url = emulator.url
+            url = emulator.process.url
         )
         .unwrap();
         emulator
@@ -99,7 +69,7 @@ impl Emulator {
 
     /// Sends a fault update (see the emulator's `FaultUpdate`).
     pub fn faults(&self, update: Value) {
-        let url = format!("{}/_emulator/faults", self.url);
+        let url = format!("{}/_emulator/faults", self.process.url);
         let status =
             self.runtime.block_on(async { self.http.post(url).json(&update).send().await.unwrap().status() });
         assert_eq!(status.as_u16(), 204, "fault update refused: {update}");
@@ -107,7 +77,7 @@ impl Emulator {
 
     /// The hex SHA-256 of the last password set for `upn` and how often one was set.
     pub fn password_of(&self, upn: &str) -> (Option<String>, u64) {
-        let url = format!("{}/_emulator/users/{upn}/password", self.url);
+        let url = format!("{}/_emulator/users/{upn}/password", self.process.url);
         let record: Value =
             self.runtime.block_on(async { self.http.get(url).send().await.unwrap().json().await.unwrap() });
         (record["sha256"].as_str().map(str::to_string), record["times_set"].as_u64().unwrap())
@@ -115,7 +85,7 @@ impl Emulator {
 
     /// The emulator's counters (requests, throttled, dropped, ...).
     pub fn stats(&self) -> Value {
-        let url = format!("{}/_emulator/stats", self.url);
+        let url = format!("{}/_emulator/stats", self.process.url);
         self.runtime.block_on(async { self.http.get(url).send().await.unwrap().json().await.unwrap() })
     }
 
@@ -123,13 +93,6 @@ impl Emulator {
     /// which also looks for the secret everywhere else).
     pub fn secret() -> &'static str {
         SECRET
-    }
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -27,33 +27,21 @@ fn scan(dir: &Path, secrets: &[String]) -> (usize, Option<PathBuf>) {
         by_head.entry(bytes[..8].try_into().unwrap()).or_default().push(bytes);
         first_bytes[bytes[0] as usize] = true;
     }
-    let mut scanned = 0;
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
+    let files = crate::common::files_under(dir);
+    for (index, path) in files.iter().enumerate() {
+        let bytes = std::fs::read(path).unwrap();
+        for start in 0..bytes.len().saturating_sub(7) {
+            if !first_bytes[bytes[start] as usize] {
                 continue;
             }
-            if !path.is_file() {
-                continue; // sockets and the like hold no data to scan
-            }
-            let bytes = std::fs::read(&path).unwrap();
-            scanned += 1;
-            for start in 0..bytes.len().saturating_sub(7) {
-                if !first_bytes[bytes[start] as usize] {
-                    continue;
-                }
-                let head: [u8; 8] = bytes[start..start + 8].try_into().unwrap();
-                let Some(candidates) = by_head.get(&head) else { continue };
-                if candidates.iter().any(|secret| bytes[start..].starts_with(secret)) {
-                    return (scanned, Some(path));
-                }
+            let head: [u8; 8] = bytes[start..start + 8].try_into().unwrap();
+            let Some(candidates) = by_head.get(&head) else { continue };
+            if candidates.iter().any(|secret| bytes[start..].starts_with(secret)) {
+                return (index + 1, Some(path.clone()));
             }
         }
     }
-    (scanned, None)
+    (files.len(), None)
 }
 
 #[test]

@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod graph_emulator;
 pub mod prometheus;
 
 use std::io::Write;
@@ -247,31 +248,19 @@ impl Deployment {
 
     /// The end of every test: no file under the test directory holds any of the passwords.
     pub fn assert_no_password_anywhere(&self, passwords: &[String]) {
-        let mut stack = vec![self.dir.clone()];
-        let mut scanned = 0;
-        while let Some(dir) = stack.pop() {
-            for entry in std::fs::read_dir(&dir).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    stack.push(path);
-                    continue;
-                }
-                if !path.is_file() {
-                    continue; // sockets and the like hold no data to scan
-                }
-                let bytes = std::fs::read(&path).unwrap();
-                scanned += 1;
-                for password in passwords {
-                    let needle = password.as_bytes();
-                    assert!(
-                        !bytes.windows(needle.len()).any(|window| window == needle),
-                        "a test password was found in {}",
-                        path.display()
-                    );
-                }
+        let files = files_under(&self.dir);
+        for path in &files {
+            let bytes = std::fs::read(path).unwrap();
+            for password in passwords {
+                let needle = password.as_bytes();
+                assert!(
+                    !bytes.windows(needle.len()).any(|window| window == needle),
+                    "a test password was found in {}",
+                    path.display()
+                );
             }
         }
-        assert!(scanned >= 3, "the leak scan must have read the logs and the ledger");
+        assert!(files.len() >= 3, "the leak scan must have read the logs and the ledger");
     }
 }
 
@@ -302,6 +291,23 @@ pub fn capture_sealed_to(
     let output = child.wait_with_output().unwrap();
     assert!(output.status.success(), "capture failed: {}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8(output.stdout).unwrap().trim().to_string()
+}
+
+/// Every regular file under `dir`, recursively (sockets and the like hold no data to scan).
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.is_file() {
+                files.push(path);
+            }
+        }
+    }
+    files
 }
 
 pub fn sha256_hex(text: &str) -> String {
