@@ -132,20 +132,30 @@ pub fn revoke_client(ca_dir: &Path, certificate: &Path) -> Result<Revocation, Tl
 /// Loads the revocation list in `path` and checks that a CA of `ca_path` signed it.
 pub fn load_revocation_list(path: &Path, ca_path: &Path) -> Result<RevocationList, TlsError> {
     let der = pem_files::read_revocation_list(path)?;
-    let invalid = |reason: String| TlsError::InvalidRevocationList { path: path.to_owned(), reason };
-    let (_, parsed) = x509_parser::parse_x509_crl(&der).map_err(|error| invalid(error.to_string()))?;
-    verify_signed_by_ca(&parsed, path, ca_path)?;
-    let serials =
-        parsed.iter_revoked_certificates().map(|entry| normalized_serial(&hex(entry.raw_serial()))).collect();
+    let serials = parse_verified(&der, path, ca_path)?
+        .iter_revoked_certificates()
+        .map(|entry| normalized_serial(&hex(entry.raw_serial())))
+        .collect();
     Ok(RevocationList { der, serials: RevokedSerials { serials } })
+}
+
+/// Parses the list `der`, read from `path`, and checks that a CA of `ca_path` signed it.
+fn parse_verified<'a>(
+    der: &'a [u8],
+    path: &Path,
+    ca_path: &Path,
+) -> Result<x509_parser::revocation_list::CertificateRevocationList<'a>, TlsError> {
+    let invalid = |reason: String| TlsError::InvalidRevocationList { path: path.to_owned(), reason };
+    let (_, parsed) = x509_parser::parse_x509_crl(der).map_err(|error| invalid(error.to_string()))?;
+    verify_signed_by_ca(&parsed, path, ca_path)?;
+    Ok(parsed)
 }
 
 /// The entries and the CRL number of the CA's current list, verified.
 fn previous_entries(path: &Path, ca_path: &Path) -> Result<(Vec<RevokedCertParams>, u128), TlsError> {
     let der = pem_files::read_revocation_list(path)?;
+    let parsed = parse_verified(&der, path, ca_path)?;
     let invalid = |reason: String| TlsError::InvalidRevocationList { path: path.to_owned(), reason };
-    let (_, parsed) = x509_parser::parse_x509_crl(&der).map_err(|error| invalid(error.to_string()))?;
-    verify_signed_by_ca(&parsed, path, ca_path)?;
     let entries = parsed
         .iter_revoked_certificates()
         .map(|entry| {
