@@ -29,7 +29,7 @@ fn scan(dir: &Path, secrets: &[String]) -> (usize, Option<PathBuf>) {
     }
     let files = crate::common::files_under(dir);
     for (index, path) in files.iter().enumerate() {
-        let bytes = std::fs::read(path).unwrap();
+        let Some(bytes) = crate::common::read_unless_gone(path) else { continue };
         for start in 0..bytes.len().saturating_sub(7) {
             if !first_bytes[bytes[start] as usize] {
                 continue;
