@@ -20,19 +20,58 @@ The capture hook (`pwsync capture`, or the small `pwsync-capture` executable) re
 password from standard input, never from an argument or the environment; `pwsync capture --help` \
 lists its exit statuses.\n\n\
 Try it on one machine:  pwsync demo",
+    after_long_help = LOGGING_HELP,
     propagate_version = true
 )]
 pub struct Cli {
-    /// Log format of daemons and tools (logs go to stderr). `json`: one object per line, the
-    /// change id of every line about a change in the field `change_id`.
-    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "PWSYNC_LOG_FORMAT")]
+    // The two global options are listed in every subcommand's help, so their help is one line
+    // each, under its own heading after the command's own options (a man page reads purpose,
+    // then options, then what every command shares); the full text is LOGGING_HELP, shown by
+    // `pwsync --help` alone.
+    /// Log format: `text` or `json` (see `pwsync --help`).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value_t = LogFormat::Text,
+        env = "PWSYNC_LOG_FORMAT",
+        value_name = "FORMAT",
+        help_heading = GLOBAL_HEADING,
+        display_order = GLOBAL_DISPLAY_ORDER,
+        hide_possible_values = true,
+        hide_default_value = true,
+        hide_env = true
+    )]
     pub log_format: LogFormat,
-    /// Log filter, e.g. `info`, `debug`, `pwsync_server=debug,info` [default: info; warn for demo].
-    #[arg(long, global = true)]
+    /// Log filter, e.g. `debug` (see `pwsync --help`).
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILTER",
+        help_heading = GLOBAL_HEADING,
+        display_order = GLOBAL_DISPLAY_ORDER
+    )]
     pub log_level: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
+
+/// The heading of the options every subcommand shares; it comes after the command's own.
+pub const GLOBAL_HEADING: &str = "Global options";
+
+/// Far above any command's own options, so that the shared ones are listed last.
+const GLOBAL_DISPLAY_ORDER: usize = 1000;
+
+/// The full description of the global options, in `pwsync --help` only.
+pub const LOGGING_HELP: &str = "\
+LOGGING
+  Daemons and tools log to standard error. These options go before or after the subcommand.
+
+  --log-format FORMAT   text: human-readable lines (the default). json: one JSON object per line
+                        (for journald, Loki, Elastic...), with the change id of every line about
+                        a change in the field change_id. Also taken from PWSYNC_LOG_FORMAT.
+  --log-level FILTER    which lines to write, e.g. info, debug, pwsync_server=debug,info
+                        (tracing's EnvFilter syntax). Default: info; warn for pwsync demo.";
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum LogFormat {
