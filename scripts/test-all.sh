@@ -35,6 +35,7 @@ packages=(
     chromium       # headless browser driving the operator console in crates/pwsync/tests/console.rs
     systemd        # systemd-analyze verify of packaging/systemd/*.service (crates/pwsync/tests/service.rs)
     faketime       # libfaketime: one DC's clock skewed by minutes in the fault-injection test (crates/pwsync/tests/chaos.rs)
+    openssl        # the certificate command of docs/target-graph.md, run by crates/pwsync/tests/docs.rs
 )
 missing=()
 for package in "${packages[@]}"; do
