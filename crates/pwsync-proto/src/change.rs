@@ -5,12 +5,18 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::objects_only::objects_only;
+
+objects_only!(ChangeBatch, Identity, WireChange);
+
 use crate::limits::{self, ProtoError};
 use crate::SecretString;
 
 /// One `POST /v1/changes` body.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+// Objects only (objects_only.rs): the trait impls are below.
+#[serde(remote = "Self")]
 pub struct ChangeBatch {
     pub changes: Vec<WireChange>,
 }
@@ -19,6 +25,8 @@ pub struct ChangeBatch {
 /// does not ask a directory). Targets use them to find the account on their side.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+// Objects only (objects_only.rs): the trait impls are below.
+#[serde(remote = "Self")]
 pub struct Identity {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_principal_name: Option<String>,
@@ -34,6 +42,8 @@ pub struct Identity {
 /// One captured change on the wire.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+// Objects only (objects_only.rs): the trait impls are below.
+#[serde(remote = "Self")]
 pub struct WireChange {
     /// The change id made by the capture hook: 32 lowercase hex characters.
     pub id: String,
@@ -46,10 +56,12 @@ pub struct WireChange {
     pub identity: Identity,
     pub password: SecretString,
     /// Capture time, Unix epoch nanoseconds (UTC). First part of the newest-wins order.
+    #[serde(deserialize_with = "crate::json_integer::i64")]
     pub captured_at_ns: i64,
     /// The host or DC that captured the change. Second part of the order.
     pub origin: String,
     /// Per-origin sequence number. Third part of the order.
+    #[serde(deserialize_with = "crate::json_integer::u64")]
     pub origin_seq: u64,
     /// Capture point kind: "generic", "samba", "windows-lsa" or "pam".
     pub source: String,

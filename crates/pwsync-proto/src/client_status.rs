@@ -7,6 +7,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::objects_only::objects_only;
+
+objects_only!(ClientStatusReport);
+
 pub const CLIENT_STATUS_PATH: &str = "/v1/client-status";
 
 /// Longest `version` accepted.
@@ -14,15 +18,23 @@ pub const MAX_VERSION_BYTES: usize = 64;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+// Objects only (objects_only.rs): the trait impls are below.
+#[serde(remote = "Self")]
 pub struct ClientStatusReport {
     /// The daemon's version (`pwsync --version`).
     pub version: String,
     /// Records waiting in the spool.
+    #[serde(deserialize_with = "crate::json_integer::u64")]
     pub spool_depth: u64,
     /// Capture time (Unix ns) of the oldest waiting record; absent when none waits.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::json_integer::option_i64"
+    )]
     pub oldest_pending_captured_at_ns: Option<i64>,
     /// Records in the spool's `failed/`.
+    #[serde(deserialize_with = "crate::json_integer::u64")]
     pub failed: u64,
     /// Change ids of the failed records (at most [`MAX_REPORTED_FAILED`]), so that the
     /// server knows which rejected changes the client can still retry.

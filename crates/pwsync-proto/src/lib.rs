@@ -10,8 +10,10 @@
 mod change;
 mod client_status;
 mod decode;
+mod json_integer;
 mod limits;
 mod notice;
+mod objects_only;
 mod secret;
 mod verdict;
 

@@ -7,6 +7,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::objects_only::objects_only;
+
+objects_only!(Notice, NoticeBatch);
+
 use crate::limits::{self, ProtoError};
 
 /// Path of the notice endpoint.
@@ -38,11 +42,14 @@ impl NoticeKind {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+// Objects only (objects_only.rs): the trait impls are below.
+#[serde(remote = "Self")]
 pub struct Notice {
     /// The change id made by the capture hook.
     pub id: String,
     pub domain: String,
     pub account: String,
+    #[serde(deserialize_with = "crate::json_integer::i64")]
     pub captured_at_ns: i64,
     pub origin: String,
     pub kind: NoticeKind,
@@ -52,6 +59,8 @@ pub struct Notice {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+// Objects only (objects_only.rs): the trait impls are below.
+#[serde(remote = "Self")]
 pub struct NoticeBatch {
     pub notices: Vec<Notice>,
 }
