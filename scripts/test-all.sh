@@ -12,6 +12,7 @@ step() { printf '\n==> %s\n' "$*"; }
 # Debian packages the tests use (one per line, with the reason):
 packages=(
     python3   # the recording exec target of the end-to-end tests
+    python3-venv   # the virtual environment schemathesis is installed into (below)
     rustc                     # Rust 1.63: builds the Windows LSA filter DLL (capture/windows)
     cargo                     # Debian's cargo for that Rust 1.63 build
     libstd-rust-dev-windows   # the Windows standard library for Rust 1.63 (the DLL's target)
@@ -48,6 +49,15 @@ if ((${#missing[@]} > 0)); then
         || { apt-get update && apt-get install -y --no-install-recommends "${missing[@]}"; }
 fi
 
+# schemathesis, the property-based tester of crates/pwsync/tests/api_conformance.rs, at the
+# version pinned in ci/schemathesis/requirements.txt, in a virtual environment of its own.
+requirement="$(grep -v '^#' ci/schemathesis/requirements.txt)"
+if ! target/schemathesis/bin/pip freeze 2>/dev/null | grep -qxF "$requirement"; then
+    step "installing $requirement (target/schemathesis)"
+    python3 -m venv target/schemathesis
+    target/schemathesis/bin/pip install --quiet -r ci/schemathesis/requirements.txt
+fi
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
@@ -56,6 +66,8 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "cargo test (unit and end-to-end tests)"
 cargo test --workspace --locked
+step "API conformance (schemathesis against a real server), as kept in target/api-conformance.txt"
+sed -n '/SUMMARY/,$p' target/api-conformance.txt
 
 if [[ "${PWSYNC_SKIP_MSRV:-0}" != 1 ]]; then
     step "Rust 1.63 build of the hook crates (pwsync-seal, pwsync-spool)"
