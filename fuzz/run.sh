@@ -44,7 +44,7 @@ if [ "${FUZZ_PROFILE:-release}" = dev ]; then
 else
     build_flags=(-s none --release --debug-assertions --target-dir "$target_dir")
 fi
-targets=(record_open wire_request config_parse ldap_filter)
+targets=(record_open payload_decode wire_request config_parse ldap_filter)
 
 echo "== building ${#targets[@]} fuzz targets ($toolchain)"
 build_start=$(date +%s)

@@ -9,6 +9,7 @@
 
 pub mod config_parse;
 pub mod ldap_filter;
+pub mod payload_decode;
 pub mod record_open;
 pub mod wire_request;
 
@@ -18,6 +19,7 @@ pub type Check = fn(&[u8]);
 /// The fuzz targets, by the name of their directory under `fuzz/corpus/`.
 pub const TARGETS: &[(&str, Check)] = &[
     ("record_open", record_open::check),
+    ("payload_decode", payload_decode::check),
     ("wire_request", wire_request::check),
     ("config_parse", config_parse::check),
     ("ldap_filter", ldap_filter::check),

@@ -40,8 +40,8 @@ pub use key_id::KeyId;
 pub use open::{open, read_header, OpenError};
 pub use password::{Password, PasswordError};
 pub use payload::{
-    FieldProblem, PayloadField, MAX_ACCOUNT_LEN, MAX_ORIGIN_LEN, MAX_PASSWORD_LEN, MAX_UPN_LEN,
-    PAYLOAD_VERSION,
+    decode_payload, encode_payload, FieldProblem, PayloadField, MAX_ACCOUNT_LEN, MAX_ORIGIN_LEN,
+    MAX_PASSWORD_LEN, MAX_UPN_LEN, PAYLOAD_VERSION,
 };
 pub use public_key::PublicKey;
 pub use seal::{seal, seal_with_ephemeral, SealError};

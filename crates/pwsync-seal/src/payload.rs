@@ -194,6 +194,20 @@ fn put_text(out: &mut Vec<u8>, text: &str) {
     out.extend_from_slice(text.as_bytes());
 }
 
+/// The payload decoder on its own: the bytes a record's decryption yields, to a [`Change`],
+/// refused exactly as [`crate::open`] refuses them after decrypting (`MalformedPayload`).
+/// Public so that a fuzz target reaches the decoder without paying an X25519 agreement and a
+/// decryption per input; production code opens whole records.
+pub fn decode_payload(bytes: &[u8]) -> Result<Change, crate::OpenError> {
+    decode(bytes).map_err(|(field, problem)| crate::OpenError::MalformedPayload { field, problem })
+}
+
+/// The payload encoder on its own: what [`crate::seal`] encrypts (the buffer holds the
+/// password and is wiped on drop).
+pub fn encode_payload(change: &Change) -> Result<Zeroizing<Vec<u8>>, crate::SealError> {
+    encode(change).map_err(|(field, problem)| crate::SealError::InvalidField { field, problem })
+}
+
 /// Decodes and validates a payload.
 pub(crate) fn decode(bytes: &[u8]) -> Result<Change, FieldError> {
     let mut reader = Reader { bytes, at: 0 };
