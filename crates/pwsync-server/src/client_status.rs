@@ -7,7 +7,7 @@
 //! certificate names. Refusals name the rule, never a value.
 
 use axum::body::Bytes;
-use axum::extract::{Extension, State};
+use axum::extract::{Extension, FromRequest, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -30,9 +30,24 @@ pub fn router(ledger: Ledger, body_read_timeout: std::time::Duration) -> Router 
         .with_state(ledger)
 }
 
-async fn report(State(ledger): State<Ledger>, Extension(peer): Extension<Peer>, body: Bytes) -> Response {
+async fn report(
+    State(ledger): State<Ledger>,
+    Extension(peer): Extension<Peer>,
+    request: Request,
+) -> Response {
     let refuse = |message: String| {
         (StatusCode::BAD_REQUEST, Json(ApiError::new("malformed_body", message))).into_response()
+    };
+    // Read here rather than by an extractor: the framework answers its own refusals (a body
+    // over the limit) in plain text, and every refusal of this API is an `ApiError`.
+    let body = match Bytes::from_request(request, &()).await {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            let message = format!("the report is larger than {MAX_REPORT_BYTES} bytes");
+            return (StatusCode::PAYLOAD_TOO_LARGE, Json(ApiError::new(crate::api::BODY_TOO_LARGE, message)))
+                .into_response();
+        }
+        Err(_) => return refuse("the report body could not be read".into()),
     };
     let report: ClientStatusReport = match serde_json::from_slice(&body) {
         Ok(report) => report,
@@ -65,5 +80,49 @@ async fn report(State(ledger): State<Ledger>, Extension(peer): Extension<Peer>, 
             )
                 .into_response()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use pwsync_tls::PeerIdentity;
+    use tower::ServiceExt;
+
+    async fn post(body: Vec<u8>) -> (StatusCode, serde_json::Value) {
+        let peer = Peer {
+            identity: PeerIdentity {
+                name: "dc1".into(),
+                domains: vec!["corp.example".into()],
+                serial: "01".into(),
+                not_after: i64::MAX,
+            },
+            addr: "127.0.0.1:50000".parse().unwrap(),
+        };
+        let app = router(Ledger::in_memory().unwrap(), std::time::Duration::from_secs(5));
+        let request = Request::builder()
+            .method("POST")
+            .uri(CLIENT_STATUS_PATH)
+            .header(axum::http::header::CONTENT_TYPE, "application/json")
+            .extension(peer)
+            .body(Body::from(body))
+            .unwrap();
+        let response = app.oneshot(request).await.unwrap();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        (status, serde_json::from_slice(&bytes).expect("a JSON answer"))
+    }
+
+    #[tokio::test]
+    async fn a_report_is_recorded_and_an_oversized_one_is_a_json_413() {
+        let (status, json) = post(br#"{"version":"0.1.0","spool_depth":0,"failed":0}"#.to_vec()).await;
+        assert_eq!(status, StatusCode::OK, "{json}");
+        assert_eq!(json, serde_json::json!({"retry": []}));
+        let ids: Vec<String> = vec!["0".repeat(32); 3000];
+        let big = serde_json::json!({"version": "0.1.0", "spool_depth": 0, "failed": 0, "failed_ids": ids});
+        let (status, json) = post(big.to_string().into_bytes()).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(json["error"]["code"], crate::api::BODY_TOO_LARGE, "{json}");
     }
 }
