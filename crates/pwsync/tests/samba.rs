@@ -97,19 +97,77 @@ fn audited_by_key(deployment: &Deployment, event: &str, account: &str) -> bool {
         > 0
 }
 
+/// A DC with `pwsync-capture --samba` as its check password script, a server with the
+/// recorder target, and a client configuration scoped by the DC over LDAPS (not started).
+struct SambaPipeline {
+    deployment: Deployment,
+    dc: SambaDc,
+    server: Server,
+    setup: common::ClientSetup,
+    spool: std::path::PathBuf,
+}
+
+impl SambaPipeline {
+    /// `None` (having said why) when Samba is not installed outside CI.
+    fn start(test_dir: &TestDir, options: SambaOptions) -> Option<SambaPipeline> {
+        let deployment = Deployment::new(&test_dir.path, true);
+        let spool = test_dir.path.join("spool-dc1");
+        let hook = format!(
+            "{} --samba --spool {} --key {} --origin dc1",
+            env!("CARGO_BIN_EXE_pwsync-capture"),
+            spool.display(),
+            deployment.public_key.display()
+        );
+        let dc = SambaDc::start_with(SambaOptions { check_password_script: Some(hook), ..options })?;
+        dc.samba_tool(&["group", "add", "pwsync-sync"]);
+        let server = Server::start(&deployment);
+        let setup = deployment.add_client("dc1", &server);
+        assert_eq!(setup.spool, spool);
+        let bind_password_file = test_dir.path.join("scope-bind.secret");
+        std::fs::write(&bind_password_file, format!("{}\n", samba_ad::ADMIN_PASSWORD)).unwrap();
+        let private = <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o600);
+        std::fs::set_permissions(&bind_password_file, private).unwrap();
+        common::append_to_client_config(
+            &setup,
+            &format!(
+                "\n[scope]\nkind = \"ldap\"\nurl = {:?}\nca_file = {:?}\nbind_dn = {:?}\nbind_password_file = {:?}\n\
+                 base_dn = {BASE_DN:?}\nfilter = {:?}\nconfirm_window_s = 3\n",
+                dc.ldaps_url(),
+                dc.ca_file(),
+                samba_ad::ADMIN_DN,
+                bind_password_file,
+                scope_filter(),
+            ),
+        );
+        Some(SambaPipeline { deployment, dc, server, setup, spool })
+    }
+
+    /// Creates a user in the sync group with `password`.
+    fn add_synced_user(&self, account: &str, password: &str) {
+        self.dc.samba_tool(&["user", "create", account, password]);
+        self.dc.samba_tool(&["group", "addmembers", "pwsync-sync", account]);
+    }
+
+    /// The SHA-256 of each password recorded at the target for `account`, in order.
+    fn recorded_for(&self, account: &str) -> Vec<String> {
+        self.deployment
+            .recorded()
+            .into_iter()
+            .filter(|(_, recorded, _)| recorded == account)
+            .map(|(_, _, sha)| sha)
+            .collect()
+    }
+}
+
 #[test]
 fn samba_dc_changes_reach_the_target_in_scope_committed_and_exact() {
     let test_dir = TestDir::new("samba");
-    let deployment = Deployment::new(&test_dir.path, true);
-    let spool = test_dir.path.join("spool-dc1");
-    let hook = format!(
-        "{} --samba --spool {} --key {} --origin dc1",
-        env!("CARGO_BIN_EXE_pwsync-capture"),
-        spool.display(),
-        deployment.public_key.display()
-    );
-    let options = SambaOptions { check_password_script: Some(hook), smb: true };
-    let Some(mut dc) = SambaDc::start_with(options) else { return };
+    let Some(pipeline) =
+        SambaPipeline::start(&test_dir, SambaOptions { smb: true, ..SambaOptions::default() })
+    else {
+        return;
+    };
+    let SambaPipeline { deployment, mut dc, server, setup, spool } = pipeline;
     dc.samba_tool(&[
         "domain",
         "passwordsettings",
@@ -118,7 +176,6 @@ fn samba_dc_changes_reach_the_target_in_scope_committed_and_exact() {
         "--max-pwd-age=0",
         "--history-length=0",
     ]);
-    dc.samba_tool(&["group", "add", "pwsync-sync"]);
     dc.samba_tool(&["group", "add", "helpdesk"]);
     dc.samba_tool(&["group", "addmembers", "pwsync-sync", "helpdesk"]);
     dc.samba_tool(&["group", "addmembers", "helpdesk", "alice"]);
@@ -127,24 +184,6 @@ fn samba_dc_changes_reach_the_target_in_scope_committed_and_exact() {
     dc.samba_tool(&["user", "create", "bob", "BobInitial1!"]);
     dc.samba_tool(&["computer", "create", "WS01"]);
 
-    let server = Server::start(&deployment);
-    let setup = deployment.add_client("dc1", &server);
-    assert_eq!(setup.spool, spool);
-    let bind_password_file = test_dir.path.join("scope-bind.secret");
-    std::fs::write(&bind_password_file, format!("{}\n", samba_ad::ADMIN_PASSWORD)).unwrap();
-    let private = <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o600);
-    std::fs::set_permissions(&bind_password_file, private).unwrap();
-    let mut config = std::fs::read_to_string(&setup.config).unwrap();
-    config.push_str(&format!(
-        "\n[scope]\nkind = \"ldap\"\nurl = {:?}\nca_file = {:?}\nbind_dn = {:?}\nbind_password_file = {:?}\n\
-         base_dn = {BASE_DN:?}\nfilter = {:?}\nconfirm_window_s = 3\n",
-        dc.ldaps_url(),
-        dc.ca_file(),
-        samba_ad::ADMIN_DN,
-        bind_password_file,
-        scope_filter(),
-    ));
-    std::fs::write(&setup.config, config).unwrap();
     let client = Client::start(&setup);
     let mut passwords = Vec::new();
 
@@ -245,6 +284,92 @@ fn samba_dc_changes_reach_the_target_in_scope_committed_and_exact() {
     passwords.push(waiting);
 
     drop(client);
+    drop(server);
+    deployment.assert_no_password_anywhere(&passwords);
+    assert!(std::fs::read_dir(spool.join("failed")).unwrap().next().is_none(), "nothing failed");
+}
+
+/// A change Samba refuses after the script (password history), with the user's next change
+/// right behind it: only the commits reach the target, in order, whatever the gap; back-to-back
+/// resets keep their order; a reset with "must change at next logon" (pwdLastSet 0) arrives.
+#[test]
+fn a_refused_change_never_reaches_the_target_when_the_next_one_follows_at_once() {
+    let test_dir = TestDir::new("samba-refused");
+    let Some(pipeline) = SambaPipeline::start(&test_dir, SambaOptions::default()) else { return };
+    pipeline.dc.samba_tool(&[
+        "domain",
+        "passwordsettings",
+        "set",
+        "--min-pwd-age=0",
+        "--max-pwd-age=0",
+        "--history-length=3",
+    ]);
+    let gaps = [0u64, 50, 500, 2000];
+    for index in 0..gaps.len() {
+        pipeline.add_synced_user(&format!("gap{index}"), &format!("Initial-{index}!{}", suffix()));
+    }
+    pipeline.add_synced_user("resets", &format!("Initial-r!{}", suffix()));
+    let client = Client::start(&pipeline.setup);
+    wait_for(Duration::from_secs(30), "the captures of the set-up settled", || {
+        pending_records(&pipeline.spool) == 0
+    });
+    let mut passwords = Vec::new();
+
+    for (index, gap) in gaps.iter().enumerate() {
+        let account = format!("gap{index}");
+        let initial = format!("Gap-Start-{index}!{}", suffix());
+        pipeline.dc.samba_tool(&["user", "setpassword", &account, &format!("--newpassword={initial}")]);
+        wait_recorded(&pipeline.deployment, &account, &initial);
+        let before = pipeline.recorded_for(&account).len();
+        let accepted = format!("Gap-A-{index}!{}", suffix());
+        self_change_over_ldap(&pipeline.dc, &account, &initial, &accepted).unwrap();
+        // A reuse of the password before: the script captures it, then Samba refuses it.
+        let refused = self_change_over_ldap(&pipeline.dc, &account, &accepted, &initial).unwrap_err();
+        assert!(refused.contains("Constraint") || refused.contains("19"), "refused for history: {refused}");
+        std::thread::sleep(Duration::from_millis(*gap));
+        let next = format!("Gap-C-{index}!{}", suffix());
+        self_change_over_ldap(&pipeline.dc, &account, &accepted, &next).unwrap();
+        wait_recorded(&pipeline.deployment, &account, &next);
+        wait_for(Duration::from_secs(30), "the spool emptied", || pending_records(&pipeline.spool) == 0);
+        assert_eq!(
+            pipeline.recorded_for(&account)[before..],
+            [sha256_hex(&accepted), sha256_hex(&next)],
+            "gap {gap} ms: exactly the two committed passwords, in order (the refused one is the \
+             earlier password, whose hash would stand between them)"
+        );
+        passwords.extend([initial, accepted, next]);
+    }
+
+    // Twenty administrator resets back to back: nothing older is applied after a newer one.
+    let resets: Vec<String> = (0..20).map(|run| format!("Reset-{run:02}!{}", suffix())).collect();
+    for password in &resets {
+        admin_reset_over_ldap(&pipeline.dc, "resets", password);
+    }
+    wait_recorded(&pipeline.deployment, "resets", resets.last().unwrap());
+    wait_for(Duration::from_secs(30), "the spool emptied", || pending_records(&pipeline.spool) == 0);
+    let order: Vec<usize> = pipeline
+        .recorded_for("resets")
+        .iter()
+        .filter_map(|sha| resets.iter().position(|password| sha256_hex(password) == *sha))
+        .collect();
+    assert!(order.windows(2).all(|pair| pair[0] < pair[1]), "applied out of order: {order:?}");
+    assert_eq!(order.last(), Some(&19), "the last reset wins");
+    passwords.extend(resets);
+
+    // "Must change at next logon": pwdLastSet is 0, whenChanged stands in.
+    let must_change = format!("Must-Change-1!{}", suffix());
+    pipeline.dc.samba_tool(&[
+        "user",
+        "setpassword",
+        "resets",
+        &format!("--newpassword={must_change}"),
+        "--must-change-at-next-login",
+    ]);
+    wait_recorded(&pipeline.deployment, "resets", &must_change);
+    passwords.push(must_change);
+
+    drop(client);
+    let SambaPipeline { deployment, server, spool, .. } = pipeline;
     drop(server);
     deployment.assert_no_password_anywhere(&passwords);
     assert!(std::fs::read_dir(spool.join("failed")).unwrap().next().is_none(), "nothing failed");
