@@ -80,6 +80,8 @@ type OpenAttempt = (PendingRecord, Result<Change, pwsync_seal::OpenError>);
 struct Opened {
     record: PendingRecord,
     change: Change,
+    /// The directory's version of this change's password, once the scope could attribute one.
+    directory_version: Option<u32>,
 }
 
 /// What becomes of a pre-commit record once the directory was asked.
@@ -241,7 +243,7 @@ impl Daemon {
                     tracing::debug!(change_id = %change.id, account = %change.account, origin = %change.origin,
                         source = change.source.as_str(), captured_at_ns = change.captured_at_ns,
                         operator_retry = record.operator_retry, "change opened from the spool");
-                    opened.push(Opened { record, change })
+                    opened.push(Opened { record, change, directory_version: None })
                 }
                 Err(error) => {
                     tracing::warn!(change_id = %record.id, record = %record.name, code = error.code(), %error, "cannot open a spool record; moved to failed/");
@@ -284,7 +286,15 @@ impl Daemon {
                         Disposition::Settled => {}
                     }
                 }
-                ScopeDecision::InScope { identity, .. } => sendable.push((item, identity)),
+                ScopeDecision::InScope { identity, evidence } => {
+                    let directory_version = match (&self.confirmer, evidence) {
+                        (Some(confirmer), Some(evidence)) => {
+                            confirmer.version_after_commit(item.change.captured_at_ns, &evidence)
+                        }
+                        _ => None,
+                    };
+                    sendable.push((Opened { directory_version, ..item }, identity));
+                }
                 ScopeDecision::OutOfScope { reason } => {
                     tracing::info!(change_id = %item.change.id, account = %item.change.account, %reason,
                         "out of scope; not forwarded");
@@ -327,7 +337,9 @@ impl Daemon {
         match confirmer.decide(&change.account, change.captured_at_ns, &evidence, now_ns()) {
             Confirmation::Committed => {
                 self.confirm_wait.succeeded(&item.record.name);
-                Ok(Disposition::Send(item, identity))
+                // Its own commit is what the directory shows: so is its version.
+                let directory_version = evidence.key_version;
+                Ok(Disposition::Send(Opened { directory_version, ..item }, identity))
             }
             Confirmation::Superseded => {
                 tracing::info!(change_id = %change.id, account = %change.account,
@@ -369,7 +381,9 @@ impl Daemon {
                 let wire = ChangeBatch {
                     changes: batch
                         .iter()
-                        .map(|(item, identity)| to_wire(&item.change, identity, &domain, &item.record))
+                        .map(|(item, identity)| {
+                            to_wire(&item.change, identity, &domain, &item.record, item.directory_version)
+                        })
                         .collect(),
                 };
                 let sender = sender.clone();
@@ -604,6 +618,7 @@ fn to_wire(
     identity: &pwsync_proto::Identity,
     domain: &str,
     record: &PendingRecord,
+    directory_version: Option<u32>,
 ) -> WireChange {
     WireChange {
         id: change.id.to_string(),
@@ -616,6 +631,7 @@ fn to_wire(
         origin_seq: change.origin_seq,
         source: change.source.as_str().to_string(),
         operator_retry: record.operator_retry,
+        directory_version,
     }
 }
 
@@ -695,7 +711,7 @@ mod tests {
             id,
             operator_retry: false,
         };
-        (Opened { record, change }, pwsync_proto::Identity::default())
+        (Opened { record, change, directory_version: None }, pwsync_proto::Identity::default())
     }
 
     #[test]
@@ -712,7 +728,9 @@ mod tests {
             let wire = ChangeBatch {
                 changes: batch
                     .iter()
-                    .map(|(item, identity)| to_wire(&item.change, identity, "corp.example", &item.record))
+                    .map(|(item, identity)| {
+                        to_wire(&item.change, identity, "corp.example", &item.record, None)
+                    })
                     .collect(),
             };
             let bytes = serde_json::to_vec(&wire).unwrap().len();

@@ -131,6 +131,21 @@ impl CommitConfirmer {
         }
     }
 
+    /// The directory's version for a change captured *after* its commit (the Windows filter
+    /// DLL's notification, a generic capture): the version read now is this change's only if
+    /// the latest change the directory shows began within the allowance before this capture.
+    /// After a later change, or without an exact stamp, the record carries no version and is
+    /// ordered by capture time, rather than by a later change's version.
+    pub fn version_after_commit(&self, captured_at_ns: i64, evidence: &CommitEvidence) -> Option<u32> {
+        let began = evidence.password_last_set_ns?;
+        let earliest = captured_at_ns - self.allowance.as_nanos() as i64;
+        if began > earliest && began <= captured_at_ns {
+            evidence.key_version
+        } else {
+            None
+        }
+    }
+
     /// The record's neighbours, and whether the key version shows that nothing committed since
     /// the account's previous confirmed record (which is older than this one).
     fn recall(&self, account: &str, captured_at_ns: i64, evidence: &CommitEvidence) -> (Neighbours, bool) {
@@ -373,6 +388,17 @@ mod tests {
         // A second wholly after the next capture is the next change's (or a later one's).
         let after = when_changed(c + 2 * SECOND);
         assert_eq!(confirmer.decide("bob", b, &after, c + 3 * SECOND), Confirmation::Superseded);
+    }
+
+    #[test]
+    fn a_post_commit_capture_carries_the_version_only_when_the_latest_change_is_its_own() {
+        let confirmer = confirmer();
+        let versioned = |stamp: i64| CommitEvidence { key_version: Some(12), ..last_set(stamp) };
+        assert_eq!(confirmer.version_after_commit(T, &versioned(T - 30 * MS)), Some(12));
+        // A change began after this capture: the version is that change's.
+        assert_eq!(confirmer.version_after_commit(T, &versioned(T + 30 * MS)), None);
+        assert_eq!(confirmer.version_after_commit(T, &versioned(T - 60 * SECOND)), None);
+        assert_eq!(confirmer.version_after_commit(T, &when_changed(T)), None);
     }
 
     #[test]
