@@ -10,7 +10,10 @@
 //!   reads, and one DC's changes are serialised. So the change captured at `t` committed iff
 //!   `pwdLastSet` lies in `(max(t - allowance, previous capture), t]`. A `pwdLastSet` after `t`
 //!   was stamped by a later change, which began only after this one's script had returned: this
-//!   record is then superseded once that later capture is known, and waits until then.
+//!   record is then superseded once that later capture is known, and waits until then. So the
+//!   order in which the spool was listed and the directory asked cannot matter: a commit after
+//!   the listing belongs to a change that began after every listed capture, and can only make a
+//!   listed record wait, never confirm it.
 //! * `pwdLastSet` = 0 (must change at next logon) carries no time; `whenChanged` stands in. It
 //!   is written at the commit, *after* the script (0–50 ms measured), with one-second
 //!   resolution: it confirms when the second it names can hold this change's commit and no
