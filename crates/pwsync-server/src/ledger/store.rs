@@ -21,8 +21,12 @@ pub(crate) fn migrate(conn: &Connection) -> Result<(), LedgerError> {
     if version > SCHEMA_VERSION {
         return Err(LedgerError::NewerSchema { found: version, supported: SCHEMA_VERSION });
     }
-    // Version 1 is created idempotently (and sets the journal mode, outside a transaction).
+    // Version 1's tables are created if missing, and the connection's pragmas set (the journal
+    // mode outside a transaction), at every start.
     conn.execute_batch(include_str!("schema.sql"))?;
+    if version < 1 {
+        conn.execute_batch("PRAGMA user_version = 1")?;
+    }
     if version < 2 {
         conn.execute_batch(&format!("BEGIN IMMEDIATE; {} COMMIT;", include_str!("schema-2.sql")))?;
     }
@@ -502,6 +506,7 @@ mod tests {
     fn a_version_1_ledger_is_migrated_in_place_and_a_newer_one_refused() {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch(include_str!("schema.sql")).unwrap();
+        conn.execute_batch("PRAGMA user_version = 1").unwrap();
         admit_v1_row(&conn);
         migrate(&conn).unwrap();
         let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0)).unwrap();
@@ -510,7 +515,13 @@ mod tests {
         // Ordered by time against it, as before: it has no version.
         let admission = admit(&conn, &versioned("v2", 5, 3), &targets(), false, 9).unwrap();
         assert_eq!(admission, Admission::Superseded { by: Some("v1".into()) });
-        migrate(&conn).unwrap();
+        // Every later start finds version 2 and leaves it so (found by the fault-injection test:
+        // the version-1 script once reset the number, and the next start added the column again).
+        for _ in 0..3 {
+            migrate(&conn).unwrap();
+            let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0)).unwrap();
+            assert_eq!(version, SCHEMA_VERSION);
+        }
 
         conn.execute_batch("PRAGMA user_version = 3").unwrap();
         assert!(matches!(migrate(&conn), Err(LedgerError::NewerSchema { found: 3, supported: 2 })));
