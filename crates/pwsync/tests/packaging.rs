@@ -404,5 +404,9 @@ fn install_first_steps_upgrade_remove_and_purge_in_a_clean_debian_root() {
     for left in ["/var/lib/pwsync", "/var/spool/pwsync", "/etc/pwsync/spool.key", "/etc/pwsync/sync1.key"] {
         assert!(root.host_path(left).exists(), "{left} removed by purge");
     }
+    assert!(
+        root.ok("getent passwd pwsync").contains(":/var/lib/pwsync:"),
+        "the account's files may remain: it stays"
+    );
     assert_eq!(root.ok("dpkg-query -W -f '${db:Status-Abbrev}\\n' 'pwsync*' 2>/dev/null || true").trim(), "");
 }
