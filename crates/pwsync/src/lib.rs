@@ -4,6 +4,9 @@
 //! the very definitions the binary parses. This library must stay free of behaviour: every
 //! subcommand's work belongs to the binary's own modules.
 
+// The doc comments in it are clap's help texts, written for the terminal: brackets there, as in
+// "a [scope] table", are TOML, not rustdoc links.
+#[allow(rustdoc::broken_intra_doc_links)]
 pub mod cli;
 
 /// The `pwsync` command as clap sees it: every subcommand, flag and help text.
