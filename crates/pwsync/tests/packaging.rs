@@ -5,7 +5,10 @@
 //! copyright file is the one Cargo.lock gives. Then, in a clean Debian root made for the test:
 //! installation (account, directories, token, units enabled), the administrator's first steps
 //! of the shipped configurations' comments checked by `pwsync check-config`, an upgrade from
-//! an older build (configuration kept, running services restarted), removal and purge.
+//! the same binaries packaged as an older version (revision 0: the maintainer scripts' upgrade
+//! path, not a change of program), with the configuration kept and running services
+//! restarted (asked of systemd: a recording stand-in, as no systemd runs in the root); removal
+//! and purge. It never installs anything on this machine itself: every dpkg runs in the root.
 //!
 //! Tools it needs (lintian, mmdebstrap, cargo-deb, root for chroot) are installed by
 //! scripts/test-all.sh. Without one it says SKIPPED on stderr, and on CI (CI=true) it fails
@@ -55,8 +58,8 @@ fn stdout(command: &mut Command) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
-/// The packages of this build (revision 1) and of an older build (revision 0) for the upgrade,
-/// built once for all tests of this file.
+/// The packages of this build (revision 1) and the same binaries as an older version
+/// (revision 0) to upgrade from, built once for all tests of this file.
 struct Builds {
     _dir: TestDir,
     current: BTreeMap<&'static str, PathBuf>,
@@ -312,7 +315,7 @@ fn install_first_steps_upgrade_remove_and_purge_in_a_clean_debian_root() {
         ))
     };
 
-    // Installation of the older build: quiet, the account, the directories, the units enabled.
+    // Installation of the older version: quiet, the account, the directories, the units enabled.
     let log = install("previous");
     assert!(!log.to_lowercase().contains("warn"), "installation warned:\n{log}");
     assert!(root.ok("getent passwd pwsync").contains(":/var/lib/pwsync:"));
