@@ -1,113 +1,88 @@
 #!/usr/bin/env bash
-# Builds the Debian packages of pwsync with dpkg-deb from a staged tree:
-#   pwsync          the binaries (/usr/bin/pwsync, /usr/bin/pwsync-capture) and the manuals
+# Builds the Debian packages of pwsync with cargo-deb (metadata in crates/pwsync/Cargo.toml):
+#   pwsync          /usr/bin/pwsync and /usr/bin/pwsync-capture (stripped), their manual pages, docs
+#   pwsync-dbg      the debug information of those binaries (/usr/lib/debug/.build-id/NN/REST.debug)
 #   pwsync-server   the server's unit, default configuration, account and state directory
 #   pwsync-client   the client's unit, default configuration and spool directory
 #
-#   packaging/build-debs.sh [--out DIR] [--bin-dir DIR] [--fast]
+#   packaging/build-debs.sh [--out DIR] [--bin-dir DIR [--man-dir DIR]] [--fast] [--deb-version V]
 #
-# --bin-dir: where the built pwsync and pwsync-capture are (default: build them with
-# `cargo build --release` and take target/release). --out: where the .deb files go
-# (default: target/debian). --fast: gzip instead of xz (for tests of the packaging itself).
-# Prints the paths of the packages it wrote.
+# Without --bin-dir it builds pwsync, pwsync-capture and the manual renderer pwsync-man with the
+# `deb` profile (release, plus line tables for the dbgsym package). --bin-dir: where already
+# built pwsync and pwsync-capture are (the packaging test gives the ones it built); the manual pages are
+# then taken from --man-dir, or rendered by DIR/pwsync-man. --out: where the packages go
+# (default: target/debian). --fast: light compression (for tests of the packaging itself).
+# --deb-version: the packages' version instead of the Cargo version with revision 1 (the
+# upgrade test makes an older build with it). Prints the paths of the packages it wrote.
+#
+# Installs cargo-deb (pinned) when missing; needs objcopy and readelf (binutils) for the debug
+# information and dpkg-shlibdeps (dpkg-dev) for the library dependencies.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cargo_deb_version=3.8.0
 out="$root/target/debian"
 bin_dir=""
-compression=(-Zxz)
+man_dir=""
+deb_args=()
 while (($#)); do
     case "$1" in
         --out) out="$2"; shift 2 ;;
         --bin-dir) bin_dir="$2"; shift 2 ;;
-        --fast) compression=(-Zgzip -z1); shift ;;
-        *) echo "usage: $0 [--out DIR] [--bin-dir DIR] [--fast]" >&2; exit 64 ;;
+        --man-dir) man_dir="$2"; shift 2 ;;
+        --fast) deb_args+=(--fast); shift ;;
+        --deb-version) deb_args+=(--deb-version "$2"); shift 2 ;;
+        *) echo "usage: $0 [--out DIR] [--bin-dir DIR [--man-dir DIR]] [--fast] [--deb-version V]" >&2; exit 64 ;;
     esac
 done
+
+if [[ "$(cargo deb --version 2>/dev/null)" != *"$cargo_deb_version"* ]]; then
+    echo "== installing cargo-deb $cargo_deb_version" >&2
+    cargo install --locked cargo-deb --version "$cargo_deb_version" >&2
+fi
+
 if [[ -z "$bin_dir" ]]; then
-    (cd "$root" && cargo build --release --locked -p pwsync)
-    bin_dir="$root/target/release"
+    (cd "$root" && cargo build --profile deb --locked -p pwsync -p pwsync-man \
+        --bin pwsync --bin pwsync-capture --bin pwsync-man >&2)
+    target="$(cd "$root" && cargo metadata --format-version 1 --no-deps --locked \
+        | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
+    bin_dir="$target/deb"
 fi
 for program in pwsync pwsync-capture; do
     [[ -x "$bin_dir/$program" ]] || { echo "$bin_dir/$program is missing or not executable" >&2; exit 66; }
 done
-version="$("$bin_dir/pwsync" --version | awk '{print $2}')"
-arch="$(dpkg --print-architecture)"
-mkdir -p "$out"
+
+# cargo-deb takes the programs from <target dir>/<profile>/: a private target directory holds
+# exactly the binaries and manuals given, whichever build made them.
 stage="$(mktemp -d)"
 trap 'rm -rf "$stage"' EXIT
+mkdir -p "$stage/deb/man" "$out"
+for program in pwsync pwsync-capture; do
+    ln "$bin_dir/$program" "$stage/deb/$program" 2>/dev/null || cp "$bin_dir/$program" "$stage/deb/$program"
+done
+if [[ -z "$man_dir" ]]; then
+    man_dir="$stage/man-pages"
+    "$bin_dir/pwsync-man" "$man_dir" >/dev/null
+fi
+for page in "$man_dir"/*.1; do
+    # -n: no name or time stamp in the gzip header (reproducible, as lintian wants).
+    gzip -9n < "$page" > "$stage/deb/man/$(basename "$page").gz"
+done
 
-# control FILE PACKAGE DEPENDS DESCRIPTION...
-control() {
-    local dir="$1" package="$2" depends="$3" summary="$4" long="$5"
-    mkdir -p "$dir/DEBIAN"
-    local size
-    size="$(du -sk --exclude=DEBIAN "$dir" | cut -f1)"
-    {
-        echo "Package: $package"
-        echo "Version: $version"
-        echo "Architecture: $arch"
-        echo "Maintainer: pwsync maintainers <pwsync@localhost>"
-        echo "Section: admin"
-        echo "Priority: optional"
-        echo "Installed-Size: $size"
-        [[ -n "$depends" ]] && echo "Depends: $depends"
-        echo "Description: $summary"
-        echo "$long" | fold -s -w 72 | sed 's/^/ /; s/ *$//'
-    } > "$dir/DEBIAN/control"
-}
+# The debug information, kept apart as debhelper's dh_strip does: compressed, named by the
+# build id that the stripped binary keeps, so that gdb finds it.
+for program in pwsync pwsync-capture; do
+    build_id="$(readelf --notes "$stage/deb/$program" | awk '/Build ID:/ {print $3}')"
+    [[ -n "$build_id" ]] || { echo "$program has no build id: its debug information could not be found" >&2; exit 65; }
+    mkdir -p "$stage/deb/debug/.build-id/${build_id:0:2}"
+    objcopy --only-keep-debug --compress-debug-sections=zlib "$stage/deb/$program" \
+        "$stage/deb/debug/.build-id/${build_id:0:2}/${build_id:2}.debug"
+done
 
-doc() { # doc PACKAGE FILES...
-    local dir="$1"; shift
-    install -d -m 0755 "$dir"
-    for file in "$@"; do install -m 0644 "$root/$file" "$dir/"; done
-    printf 'pwsync is licensed under the Apache License 2.0 (/usr/share/common-licenses/Apache-2.0).\n' > "$dir/copyright"
-    chmod 0644 "$dir/copyright"
-}
-
-scripts() { # scripts STAGE PACKAGE
-    for script in postinst prerm postrm; do
-        if [[ -f "$root/packaging/debian/$2.$script" ]]; then
-            install -m 0755 "$root/packaging/debian/$2.$script" "$1/DEBIAN/$script"
-        fi
-    done
-}
-
-# pwsync: the binaries.
-p="$stage/pwsync"
-install -d -m 0755 "$p/usr/bin"
-install -m 0755 "$bin_dir/pwsync" "$bin_dir/pwsync-capture" "$p/usr/bin/"
-doc "$p/usr/share/doc/pwsync" README.md docs/architecture.md docs/configuration.md docs/operations.md \
-    docs/metrics.md docs/spool-format.md docs/exec-target.md docs/target-ldap.md
-install -d -m 0755 "$p/usr/share/doc/pwsync/examples"
-install -m 0644 "$root/packaging/prometheus/pwsync-alerts.yml" "$p/usr/share/doc/pwsync/examples/"
-control "$p" pwsync "libc6" "password synchronization: binaries" \
-    "pwsync captures password changes on domain controllers and Linux hosts, seals them into a local spool, and synchronizes them over mutually authenticated TLS to Entra ID, LDAP directories and scripts. This package holds the pwsync command and the small pwsync-capture hook; install pwsync-server or pwsync-client for the services."
-
-# pwsync-server.
-p="$stage/pwsync-server"
-install -d -m 0755 "$p/lib/systemd/system" "$p/etc/pwsync"
-install -m 0644 "$root/packaging/systemd/pwsync-server.service" "$p/lib/systemd/system/"
-install -m 0644 "$root/packaging/config/server.toml" "$p/etc/pwsync/server.toml"
-doc "$p/usr/share/doc/pwsync-server" docs/operations.md
-control "$p" pwsync-server "pwsync (= $version), adduser" "password synchronization: server" \
-    "The pwsync server receives password changes from pwsync clients, decides each one against its ledger (newest wins, nothing applied twice, no password stored) and sets it in every configured target. It serves an operator console and Prometheus metrics on loopback. Runs as the pwsync user; its ledger lives in /var/lib/pwsync."
-printf '/etc/pwsync/server.toml\n' > "$p/DEBIAN/conffiles"
-scripts "$p" pwsync-server
-
-# pwsync-client.
-p="$stage/pwsync-client"
-install -d -m 0755 "$p/lib/systemd/system" "$p/etc/pwsync"
-install -m 0644 "$root/packaging/systemd/pwsync-client.service" "$p/lib/systemd/system/"
-install -m 0644 "$root/packaging/config/client.toml" "$p/etc/pwsync/client.toml"
-install -d -m 0700 "$p/var/spool/pwsync" "$p/var/spool/pwsync/failed"
-doc "$p/usr/share/doc/pwsync-client" docs/operations.md
-control "$p" pwsync-client "pwsync (= $version)" "password synchronization: client daemon" \
-    "The pwsync client daemon runs on each domain controller or Linux host whose password changes are captured. It forwards the sealed changes in /var/spool/pwsync to the pwsync server over mutually authenticated TLS 1.3 and deletes each only after the server's final verdict."
-printf '/etc/pwsync/client.toml\n' > "$p/DEBIAN/conffiles"
-scripts "$p" pwsync-client
-
-for package in pwsync pwsync-server pwsync-client; do
-    deb="$out/${package}_${version}_${arch}.deb"
-    dpkg-deb --root-owner-group "${compression[@]}" --build "$stage/$package" "$deb" >/dev/null
-    echo "$deb"
+cd "$root"
+for variant in "" dbg server client; do
+    args=(deb -p pwsync --no-build --profile deb --output "$out" "${deb_args[@]}")
+    # --strip: the `deb` profile has line tables, which cargo-deb would otherwise leave in.
+    if [[ -z "$variant" ]]; then args+=(--strip); else args+=(--variant "$variant"); fi
+    # cargo-deb prints the path of the package it wrote.
+    CARGO_TARGET_DIR="$stage" cargo "${args[@]}" | grep -E '\.deb$'
 done

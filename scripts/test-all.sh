@@ -37,6 +37,10 @@ packages=(
     systemd        # systemd-analyze verify of packaging/systemd/*.service (crates/pwsync/tests/service.rs)
     faketime       # libfaketime: one DC's clock skewed by minutes in the fault-injection test (crates/pwsync/tests/chaos.rs)
     openssl        # the certificate command of docs/target-graph.md, run by crates/pwsync/tests/docs.rs
+    lintian        # checks the Debian packages in crates/pwsync/tests/packaging.rs
+    mmdebstrap     # the clean Debian root that test installs, upgrades and purges the packages in
+    binutils       # objcopy and readelf: the packages' debug information kept apart (packaging/build-debs.sh)
+    dpkg-dev       # dpkg-shlibdeps: the library dependencies cargo-deb writes into the pwsync package
 )
 missing=()
 for package in "${packages[@]}"; do
@@ -63,6 +67,14 @@ cargo fmt --all -- --check
 
 step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+# cargo-deb builds the Debian packages of crates/pwsync/tests/packaging.rs; the version is pinned
+# in packaging/build-debs.sh.
+cargo_deb_version="$(sed -n 's/^cargo_deb_version=//p' packaging/build-debs.sh)"
+if [[ "$(cargo deb --version 2>/dev/null)" != *"$cargo_deb_version"* ]]; then
+    step "installing cargo-deb $cargo_deb_version"
+    cargo install --locked cargo-deb --version "$cargo_deb_version"
+fi
 
 step "cargo test (unit and end-to-end tests)"
 cargo test --workspace --locked

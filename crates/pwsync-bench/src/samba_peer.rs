@@ -53,7 +53,9 @@ pub fn run(bins: &Binaries, dir: &Path, runs: usize) -> anyhow::Result<Option<Sa
         spool.display(),
         deployment.public_key.display()
     );
-    let Some(dc) = SambaDc::start_with(SambaOptions { check_password_script: Some(hook), smb: false }) else {
+    let Some(dc) =
+        SambaDc::start_with(SambaOptions { check_password_script: Some(hook), ..SambaOptions::default() })
+    else {
         return Ok(None);
     };
     dc.samba_tool(&[

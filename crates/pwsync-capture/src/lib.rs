@@ -15,7 +15,7 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, ValueEnum};
+use clap::{Args, Parser, ValueEnum};
 use pwsync_seal::{Password, PublicKey, SourceKind};
 use pwsync_spool::{CaptureInput, Spool};
 use zeroize::Zeroizing;
@@ -122,6 +122,22 @@ pub fn usage_error(error: &clap::Error) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+// The command line of the standalone `pwsync-capture` executable: here, beside the arguments, so
+// that the manual generator renders the very definitions the executable parses. (Its doc comment
+// is the executable's --help text.)
+/// Capture one password change into the pwsync spool (the password is read from stdin).
+#[derive(Parser)]
+#[command(name = "pwsync-capture", version)]
+pub struct StandaloneCli {
+    #[command(flatten)]
+    pub args: CaptureArgs,
+}
+
+/// The `pwsync-capture` command as clap sees it (for its manual page).
+pub fn standalone_command() -> clap::Command {
+    <StandaloneCli as clap::CommandFactory>::command()
 }
 
 /// Runs the hook and returns the documented exit status.

@@ -13,14 +13,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use pwsync_proto::{ChangeBatch, Notice, NoticeBatch, NoticeKind, SecretString, Verdict, WireChange};
+use pwsync_proto::{
+    BatchVerdicts, ChangeBatch, Identity, Notice, NoticeBatch, NoticeKind, SecretString, Verdict, WireChange,
+};
 use pwsync_seal::{Change, SecretKey, SourceKind};
 use pwsync_spool::{FailureReason, PendingRecord, Spool};
 use tokio::sync::Notify;
 
 use crate::backoff::Backoff;
 use crate::config::ClientConfig;
-use crate::scope::{CommitConfirmer, Confirmation, Scope, ScopeDecision};
+use crate::scope::{CommitConfirmer, CommitEvidence, Confirmation, Scope, ScopeDecision};
 use crate::sender::Sender;
 use crate::ClientError;
 
@@ -78,6 +80,16 @@ type OpenAttempt = (PendingRecord, Result<Change, pwsync_seal::OpenError>);
 struct Opened {
     record: PendingRecord,
     change: Change,
+    /// The directory's version of this change's password, once the scope could attribute one.
+    directory_version: Option<u32>,
+}
+
+/// What becomes of a pre-commit record once the directory was asked.
+enum Disposition {
+    Send(Opened, Identity),
+    Notice(Opened, Notice),
+    /// Deleted, moved to `failed/`, or kept for a later look: nothing more this pass.
+    Settled,
 }
 
 impl Daemon {
@@ -180,10 +192,25 @@ impl Daemon {
     /// One look at the spool: handles up to `batch_size × parallel_batches` due records.
     pub async fn pass(&mut self) -> Result<PassReport, ClientError> {
         let mut report = PassReport::default();
-        let now = Instant::now();
-        if !self.server_backoff.is_due("server", now) {
+        if !self.server_backoff.is_due("server", Instant::now()) {
             return Ok(report);
         }
+        let due = self.due_records()?;
+        report.considered = due.len();
+        let opened = self.open_due(due, &mut report).await?;
+        let opened = self.coalesce(opened, &mut report)?;
+        self.note_pre_commit(&opened);
+        let (sendable, notices) = self.sort_by_scope(opened, &mut report).await?;
+        if !notices.is_empty() {
+            self.send_notices(notices, &mut report).await?;
+        }
+        self.deliver(sendable, &mut report).await?;
+        Ok(report)
+    }
+
+    /// The records of this lane that are due now, oldest first, at most one window's worth.
+    fn due_records(&mut self) -> Result<Vec<PendingRecord>, ClientError> {
+        let now = Instant::now();
         let pending = self.spool.list_pending()?;
         let window = self.config.client.batch_size * self.config.client.parallel_batches;
         {
@@ -192,7 +219,7 @@ impl Daemon {
             self.backoff.retain(|name| names.contains(name));
             self.confirm_wait.retain(|name| names.contains(name));
         }
-        let due: Vec<PendingRecord> = pending
+        Ok(pending
             .into_iter()
             .filter(|record| {
                 self.lane.owns(record)
@@ -200,9 +227,15 @@ impl Daemon {
                     && self.confirm_wait.is_due(&record.name, now)
             })
             .take(window)
-            .collect();
-        report.considered = due.len();
+            .collect())
+    }
 
+    /// Opens the due records; one that cannot be opened moves to `failed/` with the reason.
+    async fn open_due(
+        &mut self,
+        due: Vec<PendingRecord>,
+        report: &mut PassReport,
+    ) -> Result<Vec<Opened>, ClientError> {
         let mut opened = Vec::with_capacity(due.len());
         for (record, result) in self.open_all(due).await? {
             match result {
@@ -210,7 +243,7 @@ impl Daemon {
                     tracing::debug!(change_id = %change.id, account = %change.account, origin = %change.origin,
                         source = change.source.as_str(), captured_at_ns = change.captured_at_ns,
                         operator_retry = record.operator_retry, "change opened from the spool");
-                    opened.push(Opened { record, change })
+                    opened.push(Opened { record, change, directory_version: None })
                 }
                 Err(error) => {
                     tracing::warn!(change_id = %record.id, record = %record.name, code = error.code(), %error, "cannot open a spool record; moved to failed/");
@@ -220,63 +253,47 @@ impl Daemon {
                 }
             }
         }
+        Ok(opened)
+    }
 
-        let opened = self.coalesce(opened, &mut report)?;
-
+    /// Tells the confirmer of every pre-commit record of the pass before any is decided: a
+    /// record's neighbours bound its confirmation.
+    fn note_pre_commit(&self, opened: &[Opened]) {
         if let Some(confirmer) = &self.confirmer {
             let now = now_ns();
             for item in opened.iter().filter(|item| is_pre_commit(item.change.source)) {
                 confirmer.note(&item.change.account, item.change.captured_at_ns, now);
             }
         }
+    }
+
+    /// Asks the scope about each record: what to send, what to put on record as not forwarded;
+    /// the rest is settled here (superseded, unconfirmable) or kept for later.
+    async fn sort_by_scope(
+        &mut self,
+        opened: Vec<Opened>,
+        report: &mut PassReport,
+    ) -> Result<(Vec<(Opened, Identity)>, Vec<(Opened, Notice)>), ClientError> {
         let mut sendable = Vec::with_capacity(opened.len());
         let mut notices = Vec::new();
         for item in opened {
-            match self.scope.check(&item.change).await {
+            let decision = self.scope.check(&item.change).await;
+            match decision {
+                ScopeDecision::InScope { identity, evidence } if is_pre_commit(item.change.source) => {
+                    match self.confirm_commit(item, identity, evidence, report)? {
+                        Disposition::Send(item, identity) => sendable.push((item, identity)),
+                        Disposition::Notice(item, notice) => notices.push((item, notice)),
+                        Disposition::Settled => {}
+                    }
+                }
                 ScopeDecision::InScope { identity, evidence } => {
-                    if !is_pre_commit(item.change.source) {
-                        sendable.push((item, identity));
-                        continue;
-                    }
-                    let (Some(confirmer), Some(evidence)) = (&self.confirmer, evidence) else {
-                        tracing::error!(change_id = %item.change.id, account = %item.change.account,
-                            "a change from Samba's check password script needs [scope] kind = \"ldap\" to confirm its commit; record moved to failed/");
-                        let reason = FailureReason::one_line(
-                            "unconfirmable",
-                            "captured before its commit (Samba check password script), and no [scope] \
-                             directory is configured to confirm the commit: configure [scope] kind = \"ldap\", \
-                             then retry the record",
-                        );
-                        self.spool.fail(&item.record, &reason)?;
-                        report.failed += 1;
-                        continue;
+                    let directory_version = match (&self.confirmer, evidence) {
+                        (Some(confirmer), Some(evidence)) => {
+                            confirmer.version_after_commit(item.change.captured_at_ns, &evidence)
+                        }
+                        _ => None,
                     };
-                    let change = &item.change;
-                    match confirmer.decide(&change.account, change.captured_at_ns, &evidence, now_ns()) {
-                        Confirmation::Committed => {
-                            self.confirm_wait.succeeded(&item.record.name);
-                            sendable.push((item, identity));
-                        }
-                        Confirmation::Superseded => {
-                            tracing::info!(change_id = %change.id, account = %change.account,
-                                "superseded: the directory shows a later password change of the account");
-                            self.confirm_wait.succeeded(&item.record.name);
-                            self.spool.ack(&item.record)?;
-                            report.deleted += 1;
-                        }
-                        Confirmation::Waiting => {
-                            let wait = self.confirm_wait.failed(&item.record.name, Duration::ZERO);
-                            tracing::debug!(change_id = %change.id, retry_in_ms = wait.as_millis() as u64,
-                                "the directory does not show the change committed yet");
-                            report.kept += 1;
-                        }
-                        Confirmation::NotCommitted { reason } => {
-                            tracing::warn!(change_id = %change.id, account = %change.account, %reason,
-                                "not committed by the directory; not forwarded");
-                            let notice = self.notice(&item, NoticeKind::NotCommitted, reason);
-                            notices.push((item, notice));
-                        }
-                    }
+                    sendable.push((Opened { directory_version, ..item }, identity));
                 }
                 ScopeDecision::OutOfScope { reason } => {
                     tracing::info!(change_id = %item.change.id, account = %item.change.account, %reason,
@@ -292,56 +309,93 @@ impl Daemon {
                 }
             }
         }
-        if !notices.is_empty() {
-            self.send_notices(notices, &mut report).await?;
-        }
+        Ok((sendable, notices))
+    }
 
+    /// A pre-commit record in scope: forwarded only once the directory shows its own commit.
+    fn confirm_commit(
+        &mut self,
+        item: Opened,
+        identity: Identity,
+        evidence: Option<CommitEvidence>,
+        report: &mut PassReport,
+    ) -> Result<Disposition, ClientError> {
+        let (Some(confirmer), Some(evidence)) = (&self.confirmer, evidence) else {
+            tracing::error!(change_id = %item.change.id, account = %item.change.account,
+                "a change from Samba's check password script needs [scope] kind = \"ldap\" to confirm its commit; record moved to failed/");
+            let reason = FailureReason::one_line(
+                "unconfirmable",
+                "captured before its commit (Samba check password script), and no [scope] \
+                 directory is configured to confirm the commit: configure [scope] kind = \"ldap\", \
+                 then retry the record",
+            );
+            self.spool.fail(&item.record, &reason)?;
+            report.failed += 1;
+            return Ok(Disposition::Settled);
+        };
+        let change = &item.change;
+        match confirmer.decide(&change.account, change.captured_at_ns, &evidence, now_ns()) {
+            Confirmation::Committed => {
+                self.confirm_wait.succeeded(&item.record.name);
+                // Its own commit is what the directory shows: so is its version.
+                let directory_version = evidence.key_version;
+                Ok(Disposition::Send(Opened { directory_version, ..item }, identity))
+            }
+            Confirmation::Superseded => {
+                tracing::info!(change_id = %change.id, account = %change.account,
+                    "superseded: the directory shows a later password change of the account");
+                self.confirm_wait.succeeded(&item.record.name);
+                self.spool.ack(&item.record)?;
+                report.deleted += 1;
+                Ok(Disposition::Settled)
+            }
+            Confirmation::Waiting => {
+                let wait = self.confirm_wait.failed(&item.record.name, Duration::ZERO);
+                tracing::debug!(change_id = %change.id, retry_in_ms = wait.as_millis() as u64,
+                    "the directory does not show this change's own commit yet");
+                report.kept += 1;
+                Ok(Disposition::Settled)
+            }
+            Confirmation::NotCommitted { reason } => {
+                tracing::warn!(change_id = %change.id, account = %change.account, %reason,
+                    "not committed by the directory; not forwarded");
+                let notice = self.notice(&item, NoticeKind::NotCommitted, reason);
+                Ok(Disposition::Notice(item, notice))
+            }
+        }
+    }
+
+    /// Sends the changes in batches, all at once, and acts on each answer as soon as it
+    /// arrives, so that a slow batch does not hold back the deletes of the others.
+    async fn deliver(
+        &mut self,
+        sendable: Vec<(Opened, Identity)>,
+        report: &mut PassReport,
+    ) -> Result<(), ClientError> {
         let domain = self.config.client.domain.clone();
         let batches = into_batches(sendable, self.config.client.batch_size);
-        let sender = &*self.sender;
+        let sender = self.sender.clone();
         let mut answers = batches
             .into_iter()
             .map(|batch| {
                 let wire = ChangeBatch {
                     changes: batch
                         .iter()
-                        .map(|(item, identity)| to_wire(&item.change, identity, &domain, &item.record))
+                        .map(|(item, identity)| {
+                            to_wire(&item.change, identity, &domain, &item.record, item.directory_version)
+                        })
                         .collect(),
                 };
+                let sender = sender.clone();
                 async move {
                     let answer = sender.send(&wire).await;
                     (batch, answer)
                 }
             })
             .collect::<futures_util::stream::FuturesUnordered<_>>();
-
-        // Each answer is acted upon as soon as it arrives, so a slow batch does not hold back
-        // the deletes of the others.
         while let Some((batch, answer)) = answers.next().await {
             match answer {
-                Ok(verdicts) => {
-                    self.server_backoff.succeeded("server");
-                    let by_id: HashMap<String, Verdict> =
-                        verdicts.verdicts.into_iter().map(|entry| (entry.id, entry.verdict)).collect();
-                    let mut settled = Vec::with_capacity(batch.len());
-                    for (item, _) in &batch {
-                        let id = item.change.id.to_string();
-                        match by_id.get(&id) {
-                            Some(verdict) => {
-                                if act(&self.spool, &mut self.backoff, item, verdict, &mut report)? {
-                                    settled.push(&item.record);
-                                }
-                            }
-                            None => {
-                                tracing::error!(change_id = %id, "the server's answer has no verdict for this change");
-                                self.backoff.failed(&item.record.name, Duration::ZERO);
-                                report.kept += 1;
-                            }
-                        }
-                    }
-                    self.spool.ack_all(&settled)?;
-                    report.deleted += settled.len();
-                }
+                Ok(verdicts) => self.settle_batch(&batch, verdicts, report)?,
                 Err(error) => {
                     let wait = self.server_backoff.failed("server", Duration::ZERO);
                     tracing::warn!(%error, changes = batch.len(), retry_in_ms = wait.as_millis() as u64,
@@ -350,7 +404,38 @@ impl Daemon {
                 }
             }
         }
-        Ok(report)
+        Ok(())
+    }
+
+    /// Acts on the server's verdicts for one batch; the deleted records go with one sync.
+    fn settle_batch(
+        &mut self,
+        batch: &[(Opened, Identity)],
+        verdicts: BatchVerdicts,
+        report: &mut PassReport,
+    ) -> Result<(), ClientError> {
+        self.server_backoff.succeeded("server");
+        let by_id: HashMap<String, Verdict> =
+            verdicts.verdicts.into_iter().map(|entry| (entry.id, entry.verdict)).collect();
+        let mut settled = Vec::with_capacity(batch.len());
+        for (item, _) in batch {
+            let id = item.change.id.to_string();
+            match by_id.get(&id) {
+                Some(verdict) => {
+                    if act(&self.spool, &mut self.backoff, item, verdict, report)? {
+                        settled.push(&item.record);
+                    }
+                }
+                None => {
+                    tracing::error!(change_id = %id, "the server's answer has no verdict for this change");
+                    self.backoff.failed(&item.record.name, Duration::ZERO);
+                    report.kept += 1;
+                }
+            }
+        }
+        self.spool.ack_all(&settled)?;
+        report.deleted += settled.len();
+        Ok(())
     }
 
     fn notice(&self, item: &Opened, kind: NoticeKind, reason: String) -> Notice {
@@ -533,6 +618,7 @@ fn to_wire(
     identity: &pwsync_proto::Identity,
     domain: &str,
     record: &PendingRecord,
+    directory_version: Option<u32>,
 ) -> WireChange {
     WireChange {
         id: change.id.to_string(),
@@ -545,6 +631,7 @@ fn to_wire(
         origin_seq: change.origin_seq,
         source: change.source.as_str().to_string(),
         operator_retry: record.operator_retry,
+        directory_version,
     }
 }
 
@@ -624,7 +711,7 @@ mod tests {
             id,
             operator_retry: false,
         };
-        (Opened { record, change }, pwsync_proto::Identity::default())
+        (Opened { record, change, directory_version: None }, pwsync_proto::Identity::default())
     }
 
     #[test]
@@ -641,7 +728,9 @@ mod tests {
             let wire = ChangeBatch {
                 changes: batch
                     .iter()
-                    .map(|(item, identity)| to_wire(&item.change, identity, "corp.example", &item.record))
+                    .map(|(item, identity)| {
+                        to_wire(&item.change, identity, "corp.example", &item.record, None)
+                    })
                     .collect(),
             };
             let bytes = serde_json::to_vec(&wire).unwrap().len();

@@ -68,6 +68,15 @@ pub struct WireChange {
     /// Set when an operator sent a failed record back: targets that rejected it are tried again.
     #[serde(default)]
     pub operator_retry: bool,
+    /// The directory's version of this password (`msDS-KeyVersionNumber`), when the client
+    /// could attribute it to this change. Orders the account's changes before capture time
+    /// when both carry one, as Active Directory does.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::json_integer::option_u32"
+    )]
+    pub directory_version: Option<u32>,
 }
 
 impl WireChange {
@@ -148,6 +157,7 @@ mod tests {
             origin_seq: 7,
             source: "generic".into(),
             operator_retry: false,
+            directory_version: None,
         }
     }
 

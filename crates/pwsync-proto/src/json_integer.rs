@@ -14,6 +14,7 @@ use serde::de::{Deserializer, Error, Unexpected, Visitor};
 /// read exactly and accepted).
 const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
 const TWO_POW_64: f64 = 18_446_744_073_709_551_616.0;
+const TWO_POW_32: f64 = 4_294_967_296.0;
 
 struct IntegerVisitor<T>(std::marker::PhantomData<T>);
 
@@ -48,6 +49,7 @@ macro_rules! visitor {
 
 visitor!(i64, |value: f64| -TWO_POW_63 < value && value < TWO_POW_63, "an integer (64-bit signed)");
 visitor!(u64, |value: f64| (0.0..TWO_POW_64).contains(&value), "an integer (64-bit unsigned)");
+visitor!(u32, |value: f64| (0.0..TWO_POW_32).contains(&value), "an integer (32-bit unsigned)");
 
 pub fn i64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
     deserializer.deserialize_any(IntegerVisitor::<i64>(std::marker::PhantomData))
@@ -68,6 +70,17 @@ pub fn option_i64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i
     Ok(<Option<Wrapper> as serde::Deserialize>::deserialize(deserializer)?.map(|wrapper| wrapper.0))
 }
 
+/// An optional `u32`: absent or `null` is `None`.
+pub fn option_u32<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u32>, D::Error> {
+    struct Wrapper(u32);
+    impl<'de> serde::Deserialize<'de> for Wrapper {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Wrapper, D::Error> {
+            deserializer.deserialize_any(IntegerVisitor::<u32>(std::marker::PhantomData)).map(Wrapper)
+        }
+    }
+    Ok(<Option<Wrapper> as serde::Deserialize>::deserialize(deserializer)?.map(|wrapper| wrapper.0))
+}
+
 #[cfg(test)]
 mod tests {
     #[derive(Debug, serde::Deserialize)]
@@ -78,6 +91,8 @@ mod tests {
         unsigned: u64,
         #[serde(default, deserialize_with = "super::option_i64")]
         optional: Option<i64>,
+        #[serde(default, deserialize_with = "super::option_u32")]
+        small: Option<u32>,
     }
 
     fn parse(json: &str) -> Result<Numbers, String> {
@@ -96,6 +111,12 @@ mod tests {
                 .unwrap();
         assert_eq!((numbers.signed, numbers.unsigned, numbers.optional), (i64::MAX, u64::MAX, None));
         assert_eq!(parse(r#"{"signed": 1, "unsigned": 2}"#).unwrap().optional, None);
+        assert_eq!(
+            parse(r#"{"signed": 1, "unsigned": 2, "small": 4294967295.0}"#).unwrap().small,
+            Some(u32::MAX)
+        );
+        assert!(parse(r#"{"signed": 1, "unsigned": 2, "small": 4294967296}"#).is_err());
+        assert!(parse(r#"{"signed": 1, "unsigned": 2, "small": 1.5}"#).is_err());
         assert_eq!(
             parse(r#"{"signed": 89182.0, "unsigned": 2068136000827729.0}"#).unwrap().unsigned,
             2_068_136_000_827_729

@@ -106,6 +106,7 @@ fn sample_change() -> WireChange {
         origin_seq: 7,
         source: "generic".into(),
         operator_retry: true,
+        directory_version: Some(7),
     }
 }
 

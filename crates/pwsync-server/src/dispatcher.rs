@@ -60,9 +60,25 @@ impl Dispatcher {
     pub async fn process(&self, change: WireChange, submitter: &Submitter) -> Verdict {
         let account_key = change.account_key();
         let _account = self.locks.lock(&account_key).await;
+        let remaining = match self.admit(&change, &account_key, submitter).await {
+            Ok(remaining) => remaining,
+            Err(verdict) => return verdict,
+        };
+        let outcomes = self.apply_to_targets(&change, &remaining).await;
+        self.settle(&change, &account_key, outcomes).await
+    }
+
+    /// Asks the ledger (idempotence, newest wins): the targets still to call, or the verdict
+    /// when there is nothing to apply.
+    async fn admit(
+        &self,
+        change: &WireChange,
+        account_key: &str,
+        submitter: &Submitter,
+    ) -> Result<Vec<String>, Verdict> {
         let record = ChangeRecord {
             id: change.id.clone(),
-            account_key: account_key.clone(),
+            account_key: account_key.to_string(),
             domain: change.domain.clone(),
             account: change.account.clone(),
             captured_at_ns: change.captured_at_ns,
@@ -70,27 +86,28 @@ impl Dispatcher {
             origin_seq: change.origin_seq,
             source: change.source.clone(),
             client: submitter.client.clone(),
+            directory_version: change.directory_version,
         };
-        let admission =
-            match self.ledger.admit(record, self.target_names.clone(), change.operator_retry).await {
-                Ok(admission) => admission,
-                Err(error) => return ledger_unavailable(&error, &change.id),
-            };
-        let remaining = match admission {
+        let admission = self
+            .ledger
+            .admit(record, self.target_names.clone(), change.operator_retry)
+            .await
+            .map_err(|error| ledger_unavailable(&error, &change.id))?;
+        match admission {
             Admission::Apply { remaining, superseded_pending } => {
                 if superseded_pending > 0 {
                     tracing::info!(change_id = %change.id, account = %account_key, superseded_pending,
                         "older changes of the account left pending are superseded by this one");
                 }
-                remaining
+                Ok(remaining)
             }
             Admission::Settled(ChangeState::Rejected, reason) => {
-                return Verdict::Rejected { reason: reason.unwrap_or_else(|| "rejected".into()) }
+                Err(Verdict::Rejected { reason: reason.unwrap_or_else(|| "rejected".into()) })
             }
-            Admission::Settled(_, _) => return Verdict::Applied,
+            Admission::Settled(_, _) => Err(Verdict::Applied),
             Admission::Superseded { by } => {
                 tracing::info!(change_id = %change.id, account = %account_key, superseded_by = ?by, "change superseded");
-                return Verdict::Superseded { by };
+                Err(Verdict::Superseded { by })
             }
             Admission::IdConflict => {
                 let event = AuditEvent {
@@ -98,14 +115,22 @@ impl Dispatcher {
                     client: Some(submitter.client.clone()),
                     peer: Some(submitter.peer.clone()),
                     change_id: Some(change.id.clone()),
-                    account_key: Some(account_key),
+                    account_key: Some(account_key.to_string()),
                     detail: "a change with this id was already submitted for another account or time".into(),
                 };
                 let _ = self.ledger.audit(event).await;
-                return Verdict::Rejected { reason: "change id already used by a different change".into() };
+                Err(Verdict::Rejected { reason: "change id already used by a different change".into() })
             }
-        };
+        }
+    }
 
+    /// Calls the remaining targets concurrently, each within its own concurrency limit. The
+    /// request holding the password is dropped as soon as every target has answered.
+    async fn apply_to_targets(
+        &self,
+        change: &WireChange,
+        remaining: &[String],
+    ) -> Vec<(TargetResult, Option<Duration>)> {
         let request = ApplyRequest {
             change_id: change.id.clone(),
             domain: change.domain.clone(),
@@ -126,7 +151,16 @@ impl Dispatcher {
             tracing::debug!(change_id = %change.id, target_name = %result.target, outcome = result.state.as_str(),
                 latency_us = result.latency_us, reason = result.reason.as_deref().unwrap_or(""), "target outcome");
         }
+        outcomes
+    }
 
+    /// Records the outcomes in the ledger and turns the change's state into the verdict.
+    async fn settle(
+        &self,
+        change: &WireChange,
+        account_key: &str,
+        outcomes: Vec<(TargetResult, Option<Duration>)>,
+    ) -> Verdict {
         let retry_after =
             outcomes.iter().filter_map(|(_, after)| *after).max().unwrap_or(DEFAULT_RETRY_AFTER);
         let transient_reasons: HashMap<String, String> = outcomes

@@ -5,6 +5,10 @@
 //! may run a DC on 127.0.0.1 at the same time). Samba listens only on addresses an interface
 //! has, so the address is added to `lo` for the test's duration.
 //!
+//! A second DC of the same domain can join the first ([`SambaDc::join`]), on its own address and
+//! optionally on a clock shifted by libfaketime; replication between them is pulled on demand
+//! ([`SambaDc::replicate_from`]), so that a test decides exactly when each side learns a change.
+//!
 //! The guard stops every Samba process of the DC, removes the address and the directory when
 //! dropped, also when a test fails. Its passwords are test fixtures, not secrets.
 
@@ -19,12 +23,18 @@ pub const USERS_DN: &str = "CN=Users,DC=example,DC=test";
 pub const USER_INITIAL_PASSWORD: &str = "AlicePass1!";
 
 const SAMBA: &str = "/usr/sbin/samba";
+/// libfaketime as Debian's `faketime` package installs it.
+const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+/// The domain's naming context.
+pub const BASE_DN: &str = "DC=example,DC=test";
 const SAMBA_TOOL: &str = "/usr/bin/samba-tool";
 const LDAPSEARCH: &str = "/usr/bin/ldapsearch";
 
 pub struct SambaDc {
     pub dir: PathBuf,
     pub ip: String,
+    /// The DC's host (and NetBIOS) name: `dc1` for the first DC of the domain.
+    pub host_name: String,
     options: SambaOptions,
     child: Option<Child>,
 }
@@ -36,6 +46,9 @@ pub struct SambaOptions {
     pub check_password_script: Option<String>,
     /// Run the SMB server too, for password changes over SAMR (`smbpasswd -r`).
     pub smb: bool,
+    /// Run Samba (and so its check password script) on a clock shifted by this many seconds
+    /// (libfaketime, Debian package `faketime`): a DC whose clock is off.
+    pub clock_offset_s: Option<i64>,
 }
 
 impl SambaDc {
@@ -47,14 +60,67 @@ impl SambaDc {
 
     /// As [`SambaDc::start`], with a check password script and services of choice.
     pub fn start_with(options: SambaOptions) -> Option<SambaDc> {
-        if ![SAMBA, SAMBA_TOOL, LDAPSEARCH].iter().all(|program| Path::new(program).exists()) {
-            let why = "Samba AD is not installed (apt-get install samba samba-ad-dc winbind ldap-utils)";
+        if let Err(why) = prerequisites(&options) {
             if std::env::var_os("CI").is_some() {
                 panic!("{why}");
             }
             eprintln!("skipping: {why}");
             return None;
         }
+        let mut dc = SambaDc::prepare("dc1", options);
+        dc.provision();
+        dc.run();
+        dc.samba_tool(&["user", "create", "alice", USER_INITIAL_PASSWORD]);
+        Some(dc)
+    }
+
+    /// Joins a second DC (`host_name`, e.g. `dc2`) to this DC's domain with `samba-tool domain
+    /// join`, on its own loopback address, and starts it. Everything the first DC holds is
+    /// replicated to it during the join; later changes only by [`SambaDc::replicate_from`].
+    pub fn join(&self, host_name: &str, options: SambaOptions) -> SambaDc {
+        if let Err(why) = prerequisites(&options) {
+            panic!("{why}");
+        }
+        let mut dc = SambaDc::prepare(host_name, options);
+        let tls = dc.issue_tls();
+        let empty = dc.dir.join("empty.conf");
+        std::fs::write(&empty, "").unwrap();
+        let output = Command::new(SAMBA_TOOL)
+            .args(["domain", "join", "EXAMPLE.TEST", "DC", "-s"])
+            .arg(&empty)
+            .arg(format!("--targetdir={}", dc.dir.join("dc").display()))
+            .arg(format!("--server={}", self.ip))
+            .args(["-U", &format!("EXAMPLE\\administrator%{ADMIN_PASSWORD}"), "--dns-backend=NONE"])
+            .arg(format!("--option=netbios name={}", host_name.to_uppercase()))
+            .args(dc.common_options())
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "join failed: {}", String::from_utf8_lossy(&output.stderr));
+        dc.configure_after_setup(&tls);
+        dc.run();
+        dc
+    }
+
+    /// Pulls what `source` has and this DC lacks of the domain partition, now (DRS replication
+    /// into this DC's database, as `samba-tool drs replicate --local`).
+    pub fn replicate_from(&self, source: &SambaDc) {
+        let output = Command::new(SAMBA_TOOL)
+            .args(["drs", "replicate", &self.ip, &source.ip, BASE_DN, "--local", "-s"])
+            .arg(self.conf())
+            .args(["-U", &format!("administrator%{ADMIN_PASSWORD}")])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "replication {} <- {} failed: {}",
+            self.host_name,
+            source.host_name,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    /// A directory and a fresh loopback address for a DC, nothing provisioned yet.
+    fn prepare(host_name: &str, options: SambaOptions) -> SambaDc {
         let dir = std::env::temp_dir().join(format!("pwsync-samba-{}", rand::random::<u64>()));
         std::fs::create_dir_all(dir.join("dc").join("run")).unwrap();
         let ip = format!(
@@ -65,11 +131,7 @@ impl SambaDc {
         );
         let added = Command::new("ip").args(["address", "add", &format!("{ip}/32"), "dev", "lo"]).status();
         assert!(added.is_ok_and(|status| status.success()), "cannot add {ip} to lo (needs root)");
-        let mut dc = SambaDc { dir, ip, options, child: None };
-        dc.provision();
-        dc.run();
-        dc.samba_tool(&["user", "create", "alice", USER_INITIAL_PASSWORD]);
-        Some(dc)
+        SambaDc { dir, ip, host_name: host_name.into(), options, child: None }
     }
 
     pub fn ca_file(&self) -> PathBuf {
@@ -94,57 +156,76 @@ impl SambaDc {
     }
 
     fn provision(&self) {
+        let tls = self.issue_tls();
+        let empty = self.dir.join("empty.conf");
+        std::fs::write(&empty, "").unwrap();
+        let output = Command::new(SAMBA_TOOL)
+            .args(["domain", "provision", "-s"])
+            .arg(&empty)
+            .arg(format!("--targetdir={}", self.dir.join("dc").display()))
+            .args(["--realm=EXAMPLE.TEST", "--domain=EXAMPLE", "--server-role=dc", "--dns-backend=NONE"])
+            .args([&format!("--host-name={}", self.host_name), &format!("--host-ip={}", self.ip)])
+            .arg(format!("--adminpass={ADMIN_PASSWORD}"))
+            .args(self.common_options())
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "provision failed: {}", String::from_utf8_lossy(&output.stdout));
+        self.configure_after_setup(&tls);
+    }
+
+    /// A throwaway CA of the DC's own and an LDAPS certificate for its address.
+    fn issue_tls(&self) -> pwsync_tls::IssuedFiles {
         let ca_dir = self.dir.join("ca");
         pwsync_tls::init_ca(&ca_dir, "pwsync Samba test CA", pwsync_tls::Validity::days(1)).unwrap();
-        let server = pwsync_tls::issue_server(
+        pwsync_tls::issue_server(
             &ca_dir,
             "samba",
             std::slice::from_ref(&self.ip),
             &self.dir,
             pwsync_tls::Validity::days(1),
         )
-        .unwrap();
-        let empty = self.dir.join("empty.conf");
-        std::fs::write(&empty, "").unwrap();
+        .unwrap()
+    }
+
+    /// The smb.conf options of provision and join: this DC's address and directories only,
+    /// the services the tests need, and the check password script.
+    fn common_options(&self) -> Vec<String> {
         let dc = self.dir.join("dc");
         let dc = dc.display();
-        let output = Command::new(SAMBA_TOOL)
-            .args(["domain", "provision", "-s"])
-            .arg(&empty)
-            .arg(format!("--targetdir={dc}"))
-            .args(["--realm=EXAMPLE.TEST", "--domain=EXAMPLE", "--server-role=dc", "--dns-backend=NONE"])
-            .args(["--host-name=dc1", &format!("--host-ip={}", self.ip)])
-            .arg(format!("--adminpass={ADMIN_PASSWORD}"))
-            .arg(format!("--option=interfaces={}", self.ip))
-            .arg("--option=bind interfaces only=yes")
-            .arg(format!("--option=log file={dc}/log.%m"))
-            .arg(format!("--option=pid directory={dc}/run"))
-            .arg(format!("--option=ncalrpc dir={dc}/run/ncalrpc"))
-            .arg(format!("--option=ntp signd socket directory={dc}/run/ntp_signd"))
-            .arg(if self.options.smb {
-                "--option=server services=-dns -nbt -wrepl -drepl -kcc -dnsupdate -ntp_signd"
-            } else {
-                "--option=server services=-dns -nbt -wrepl -drepl -kcc -dnsupdate -ntp_signd -s3fs"
-            })
-            .arg("--option=prefork children=1")
-            .args(
-                self.options
-                    .check_password_script
-                    .iter()
-                    .map(|script| format!("--option=check password script={script}")),
-            )
-            .output()
-            .unwrap();
-        assert!(output.status.success(), "provision failed: {}", String::from_utf8_lossy(&output.stdout));
-        // Provision drops these options; they go right after [global] by hand. The old
-        // password stays valid for 60 minutes by default (as in Windows AD): off, so that the
-        // test can show the old password failing.
+        let services = if self.options.smb {
+            "--option=server services=-dns -nbt -wrepl -drepl -kcc -dnsupdate -ntp_signd"
+        } else {
+            "--option=server services=-dns -nbt -wrepl -drepl -kcc -dnsupdate -ntp_signd -s3fs"
+        };
+        let mut options = vec![
+            format!("--option=interfaces={}", self.ip),
+            "--option=bind interfaces only=yes".into(),
+            format!("--option=log file={dc}/log.%m"),
+            format!("--option=pid directory={dc}/run"),
+            format!("--option=ncalrpc dir={dc}/run/ncalrpc"),
+            format!("--option=ntp signd socket directory={dc}/run/ntp_signd"),
+            services.into(),
+            "--option=prefork children=1".into(),
+        ];
+        options.extend(
+            self.options
+                .check_password_script
+                .iter()
+                .map(|script| format!("--option=check password script={script}")),
+        );
+        options
+    }
+
+    /// Provision and join drop these options; they go right after [global] by hand. The old
+    /// password stays valid for 60 minutes by default (as in Windows AD): off, so that the
+    /// test can show the old password failing.
+    fn configure_after_setup(&self, tls: &pwsync_tls::IssuedFiles) {
         let conf = std::fs::read_to_string(self.conf()).unwrap();
         let extra = format!(
             "[global]\n\tldap server require strong auth = no\n\told password allowed period = 0\n\ttls enabled = yes\n\ttls keyfile = {}\n\
              \ttls certfile = {}\n\ttls cafile = {}\n",
-            server.private_key.display(),
-            server.certificate.display(),
+            tls.private_key.display(),
+            tls.certificate.display(),
             self.ca_file().display()
         );
         std::fs::write(self.conf(), conf.replacen("[global]\n", &extra, 1)).unwrap();
@@ -153,7 +234,15 @@ impl SambaDc {
     /// Starts the DC's processes and waits until LDAP answers (also after [`SambaDc::stop`]).
     pub fn run(&mut self) {
         let log = std::fs::File::create(self.dir.join("samba.out")).unwrap();
-        let child = Command::new(SAMBA)
+        let mut command = Command::new(SAMBA);
+        if let Some(offset) = self.options.clock_offset_s {
+            // Every process of the DC, the check password script included, reads the shifted clock.
+            command
+                .env("LD_PRELOAD", LIBFAKETIME)
+                .env("FAKETIME", format!("{offset:+}"))
+                .env("FAKETIME_NO_CACHE", "1");
+        }
+        let child = command
             .arg("-s")
             .arg(self.conf())
             .args(["-F", "--no-process-group", "--debug-stdout", "-d1", "--maximum-runtime=600"])
@@ -235,10 +324,24 @@ impl SambaDc {
     }
 }
 
+/// Why a DC with `options` cannot run on this machine, if it cannot.
+fn prerequisites(options: &SambaOptions) -> Result<(), String> {
+    if ![SAMBA, SAMBA_TOOL, LDAPSEARCH].iter().all(|program| Path::new(program).exists()) {
+        return Err("Samba AD is not installed (apt-get install samba samba-ad-dc winbind ldap-utils)".into());
+    }
+    if options.clock_offset_s.is_some() && !Path::new(LIBFAKETIME).exists() {
+        return Err(format!("{LIBFAKETIME} is missing (apt-get install faketime)"));
+    }
+    Ok(())
+}
+
 impl Drop for SambaDc {
     fn drop(&mut self) {
         self.stop();
         let _ = Command::new("ip").args(["address", "del", &format!("{}/32", self.ip), "dev", "lo"]).status();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        // PWSYNC_KEEP_SAMBA=1 keeps the DC's directory (smb.conf, logs) to look into a failure.
+        if std::env::var_os("PWSYNC_KEEP_SAMBA").is_none() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }

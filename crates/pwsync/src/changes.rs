@@ -33,6 +33,9 @@ pub fn print_change(change: &ChangeView) {
         change.source,
         change.client
     );
+    if let Some(version) = change.directory_version {
+        println!("  directory version {version} (orders it before capture time)");
+    }
     match change.latency_ns() {
         Some(latency) => println!(
             "  settled  {} ({} after capture)",

@@ -6,7 +6,6 @@
 
 mod changes;
 mod check_config;
-mod cli;
 mod daemons;
 mod demo;
 mod failed;
@@ -21,6 +20,9 @@ mod target_test;
 use std::process::ExitCode;
 
 use clap::Parser;
+// The definitions are in the library, shared with the manual generator; `crate::cli` stays the
+// path the subcommand modules use.
+use pwsync::cli;
 
 fn main() -> ExitCode {
     let cli = match cli::Cli::try_parse() {

@@ -46,6 +46,7 @@ fn wire_change(password: &str) -> WireChange {
         origin_seq: 1,
         source: "generic".into(),
         operator_retry: false,
+        directory_version: None,
     }
 }
 

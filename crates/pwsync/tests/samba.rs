@@ -3,10 +3,12 @@
 //! LDAPS which accounts are in scope and whether a change committed, and the server's recorder
 //! target shows which passwords arrived (as SHA-256, in order).
 //!
-//! One DC serves every scenario in turn (provisioning one takes most of a minute): three change
-//! routes with a non-ASCII password, nested-group scope, computer accounts, filter
-//! metacharacters in account names, a change Samba refuses after the script accepted it, and
-//! the DC stopped while a change waits.
+//! The first test's DC serves many scenarios in turn: three change routes with a non-ASCII
+//! password, nested-group scope, computer accounts, filter metacharacters in account names, a
+//! change Samba refuses after the script accepted it, and the DC stopped while a change waits.
+//! The others: a refused change with the user's next change right behind it (only a record's
+//! own commit confirms it), back-to-back resets, "must change at next logon"; and two
+//! replicating DCs with skewed clocks, ordered by the directory's password version.
 
 mod common;
 
@@ -97,19 +99,107 @@ fn audited_by_key(deployment: &Deployment, event: &str, account: &str) -> bool {
         > 0
 }
 
-#[test]
-fn samba_dc_changes_reach_the_target_in_scope_committed_and_exact() {
-    let test_dir = TestDir::new("samba");
-    let deployment = Deployment::new(&test_dir.path, true);
-    let spool = test_dir.path.join("spool-dc1");
+/// `pwsync-capture --samba` into `spool` as a check password script line, on a clock shifted by
+/// `clock_offset_s` when given (libfaketime, as the DC itself runs then; through a wrapper
+/// script, since smb.conf options given to samba-tool cannot hold a second `=`).
+fn hook_command(
+    deployment: &Deployment,
+    spool: &std::path::Path,
+    origin: &str,
+    clock_offset_s: Option<i64>,
+) -> String {
     let hook = format!(
-        "{} --samba --spool {} --key {} --origin dc1",
+        "{} --samba --spool {} --key {} --origin {origin}",
         env!("CARGO_BIN_EXE_pwsync-capture"),
         spool.display(),
         deployment.public_key.display()
     );
-    let options = SambaOptions { check_password_script: Some(hook), smb: true };
-    let Some(mut dc) = SambaDc::start_with(options) else { return };
+    let Some(offset) = clock_offset_s else { return hook };
+    let wrapper = deployment.dir.join(format!("hook-{origin}.sh"));
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nexport LD_PRELOAD=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 FAKETIME={offset:+} \
+             FAKETIME_NO_CACHE=1\nexec {hook}\n"
+        ),
+    )
+    .unwrap();
+    let executable = <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o755);
+    std::fs::set_permissions(&wrapper, executable).unwrap();
+    wrapper.display().to_string()
+}
+
+/// Scopes the client of `setup` by `dc` over LDAPS: members of pwsync-sync, bound as Administrator.
+fn scope_client_to(setup: &common::ClientSetup, dc: &SambaDc, dir: &std::path::Path) {
+    let bind_password_file = dir.join(format!("scope-bind-{}.secret", setup.name));
+    std::fs::write(&bind_password_file, format!("{}\n", samba_ad::ADMIN_PASSWORD)).unwrap();
+    let private = <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o600);
+    std::fs::set_permissions(&bind_password_file, private).unwrap();
+    common::append_to_client_config(
+        setup,
+        &format!(
+            "\n[scope]\nkind = \"ldap\"\nurl = {:?}\nca_file = {:?}\nbind_dn = {:?}\nbind_password_file = {:?}\n\
+             base_dn = {BASE_DN:?}\nfilter = {:?}\nconfirm_window_s = 3\n",
+            dc.ldaps_url(),
+            dc.ca_file(),
+            samba_ad::ADMIN_DN,
+            bind_password_file,
+            scope_filter(),
+        ),
+    );
+}
+
+/// A DC with `pwsync-capture --samba` as its check password script, a server with the
+/// recorder target, and a client configuration scoped by the DC over LDAPS (not started).
+struct SambaPipeline {
+    deployment: Deployment,
+    dc: SambaDc,
+    server: Server,
+    setup: common::ClientSetup,
+    spool: std::path::PathBuf,
+}
+
+impl SambaPipeline {
+    /// `None` (having said why) when Samba is not installed outside CI.
+    fn start(test_dir: &TestDir, options: SambaOptions) -> Option<SambaPipeline> {
+        let deployment = Deployment::new(&test_dir.path, true);
+        let spool = test_dir.path.join("spool-dc1");
+        let hook = hook_command(&deployment, &spool, "dc1", None);
+        let dc = SambaDc::start_with(SambaOptions { check_password_script: Some(hook), ..options })?;
+        dc.samba_tool(&["group", "add", "pwsync-sync"]);
+        let server = Server::start(&deployment);
+        let setup = deployment.add_client("dc1", &server);
+        assert_eq!(setup.spool, spool);
+        scope_client_to(&setup, &dc, &test_dir.path);
+        Some(SambaPipeline { deployment, dc, server, setup, spool })
+    }
+
+    /// Creates a user in the sync group with `password`.
+    fn add_synced_user(&self, account: &str, password: &str) {
+        self.dc.samba_tool(&["user", "create", account, password]);
+        self.dc.samba_tool(&["group", "addmembers", "pwsync-sync", account]);
+    }
+
+    /// The SHA-256 of each password recorded at the target for `account`, in order.
+    fn recorded_for(&self, account: &str) -> Vec<String> {
+        self.deployment
+            .recorded()
+            .into_iter()
+            .filter(|(_, recorded, _)| recorded == account)
+            .map(|(_, _, sha)| sha)
+            .collect()
+    }
+}
+
+#[test]
+fn samba_dc_changes_reach_the_target_in_scope_committed_and_exact() {
+    let test_dir = TestDir::new("samba");
+    let Some(pipeline) =
+        SambaPipeline::start(&test_dir, SambaOptions { smb: true, ..SambaOptions::default() })
+    else {
+        return;
+    };
+    let SambaPipeline { deployment, mut dc, server, setup, spool } = pipeline;
     dc.samba_tool(&[
         "domain",
         "passwordsettings",
@@ -118,7 +208,6 @@ fn samba_dc_changes_reach_the_target_in_scope_committed_and_exact() {
         "--max-pwd-age=0",
         "--history-length=0",
     ]);
-    dc.samba_tool(&["group", "add", "pwsync-sync"]);
     dc.samba_tool(&["group", "add", "helpdesk"]);
     dc.samba_tool(&["group", "addmembers", "pwsync-sync", "helpdesk"]);
     dc.samba_tool(&["group", "addmembers", "helpdesk", "alice"]);
@@ -127,24 +216,6 @@ fn samba_dc_changes_reach_the_target_in_scope_committed_and_exact() {
     dc.samba_tool(&["user", "create", "bob", "BobInitial1!"]);
     dc.samba_tool(&["computer", "create", "WS01"]);
 
-    let server = Server::start(&deployment);
-    let setup = deployment.add_client("dc1", &server);
-    assert_eq!(setup.spool, spool);
-    let bind_password_file = test_dir.path.join("scope-bind.secret");
-    std::fs::write(&bind_password_file, format!("{}\n", samba_ad::ADMIN_PASSWORD)).unwrap();
-    let private = <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o600);
-    std::fs::set_permissions(&bind_password_file, private).unwrap();
-    let mut config = std::fs::read_to_string(&setup.config).unwrap();
-    config.push_str(&format!(
-        "\n[scope]\nkind = \"ldap\"\nurl = {:?}\nca_file = {:?}\nbind_dn = {:?}\nbind_password_file = {:?}\n\
-         base_dn = {BASE_DN:?}\nfilter = {:?}\nconfirm_window_s = 3\n",
-        dc.ldaps_url(),
-        dc.ca_file(),
-        samba_ad::ADMIN_DN,
-        bind_password_file,
-        scope_filter(),
-    ));
-    std::fs::write(&setup.config, config).unwrap();
     let client = Client::start(&setup);
     let mut passwords = Vec::new();
 
@@ -248,6 +319,198 @@ fn samba_dc_changes_reach_the_target_in_scope_committed_and_exact() {
     drop(server);
     deployment.assert_no_password_anywhere(&passwords);
     assert!(std::fs::read_dir(spool.join("failed")).unwrap().next().is_none(), "nothing failed");
+}
+
+/// A change Samba refuses after the script (password history), with the user's next change
+/// right behind it: only the commits reach the target, in order, whatever the gap; back-to-back
+/// resets keep their order; a reset with "must change at next logon" (pwdLastSet 0) arrives.
+#[test]
+fn a_refused_change_never_reaches_the_target_when_the_next_one_follows_at_once() {
+    let test_dir = TestDir::new("samba-refused");
+    let Some(pipeline) = SambaPipeline::start(&test_dir, SambaOptions::default()) else { return };
+    pipeline.dc.samba_tool(&[
+        "domain",
+        "passwordsettings",
+        "set",
+        "--min-pwd-age=0",
+        "--max-pwd-age=0",
+        "--history-length=3",
+    ]);
+    let gaps = [0u64, 50, 500, 2000];
+    for index in 0..gaps.len() {
+        pipeline.add_synced_user(&format!("gap{index}"), &format!("Initial-{index}!{}", suffix()));
+    }
+    pipeline.add_synced_user("resets", &format!("Initial-r!{}", suffix()));
+    let client = Client::start(&pipeline.setup);
+    wait_for(Duration::from_secs(30), "the captures of the set-up settled", || {
+        pending_records(&pipeline.spool) == 0
+    });
+    let mut passwords = Vec::new();
+
+    for (index, gap) in gaps.iter().enumerate() {
+        let account = format!("gap{index}");
+        let initial = format!("Gap-Start-{index}!{}", suffix());
+        pipeline.dc.samba_tool(&["user", "setpassword", &account, &format!("--newpassword={initial}")]);
+        wait_recorded(&pipeline.deployment, &account, &initial);
+        let before = pipeline.recorded_for(&account).len();
+        let accepted = format!("Gap-A-{index}!{}", suffix());
+        self_change_over_ldap(&pipeline.dc, &account, &initial, &accepted).unwrap();
+        // A reuse of the password before: the script captures it, then Samba refuses it.
+        let refused = self_change_over_ldap(&pipeline.dc, &account, &accepted, &initial).unwrap_err();
+        assert!(refused.contains("Constraint") || refused.contains("19"), "refused for history: {refused}");
+        std::thread::sleep(Duration::from_millis(*gap));
+        let next = format!("Gap-C-{index}!{}", suffix());
+        self_change_over_ldap(&pipeline.dc, &account, &accepted, &next).unwrap();
+        wait_recorded(&pipeline.deployment, &account, &next);
+        wait_for(Duration::from_secs(30), "the spool emptied", || pending_records(&pipeline.spool) == 0);
+        assert_eq!(
+            pipeline.recorded_for(&account)[before..],
+            [sha256_hex(&accepted), sha256_hex(&next)],
+            "gap {gap} ms: exactly the two committed passwords, in order (the refused one is the \
+             earlier password, whose hash would stand between them)"
+        );
+        passwords.extend([initial, accepted, next]);
+    }
+
+    // Twenty administrator resets back to back: nothing older is applied after a newer one.
+    let resets: Vec<String> = (0..20).map(|run| format!("Reset-{run:02}!{}", suffix())).collect();
+    for password in &resets {
+        admin_reset_over_ldap(&pipeline.dc, "resets", password);
+    }
+    wait_recorded(&pipeline.deployment, "resets", resets.last().unwrap());
+    wait_for(Duration::from_secs(30), "the spool emptied", || pending_records(&pipeline.spool) == 0);
+    let order: Vec<usize> = pipeline
+        .recorded_for("resets")
+        .iter()
+        .filter_map(|sha| resets.iter().position(|password| sha256_hex(password) == *sha))
+        .collect();
+    assert!(order.windows(2).all(|pair| pair[0] < pair[1]), "applied out of order: {order:?}");
+    assert_eq!(order.last(), Some(&19), "the last reset wins");
+    passwords.extend(resets);
+
+    // "Must change at next logon": pwdLastSet is 0, whenChanged stands in.
+    let must_change = format!("Must-Change-1!{}", suffix());
+    pipeline.dc.samba_tool(&[
+        "user",
+        "setpassword",
+        "resets",
+        &format!("--newpassword={must_change}"),
+        "--must-change-at-next-login",
+    ]);
+    wait_recorded(&pipeline.deployment, "resets", &must_change);
+    passwords.push(must_change);
+
+    drop(client);
+    let SambaPipeline { deployment, server, spool, .. } = pipeline;
+    drop(server);
+    deployment.assert_no_password_anywhere(&passwords);
+    assert!(std::fs::read_dir(spool.join("failed")).unwrap().next().is_none(), "nothing failed");
+}
+
+/// Two replicating DCs of one domain, the second's clock three minutes behind, each with the
+/// hook and its own client. A change on DC1, then after replication a reset on DC2: the reset
+/// is captured "earlier" by the clocks, but the directory keeps it (its password version is
+/// higher), and so must the targets. Then the reverse order.
+#[test]
+fn the_directory_version_decides_between_two_dcs_whatever_their_clocks() {
+    const SKEW_S: i64 = -180;
+    let test_dir = TestDir::new("samba-two-dcs");
+    let Some(pipeline) = SambaPipeline::start(&test_dir, SambaOptions::default()) else { return };
+    let SambaPipeline { deployment, dc: dc1, server, setup: dc1_setup, spool: dc1_spool } = pipeline;
+    dc1.samba_tool(&["domain", "passwordsettings", "set", "--min-pwd-age=0", "--history-length=0"]);
+    dc1.samba_tool(&["user", "create", "carol", &format!("Carol-Initial-1!{}", suffix())]);
+    dc1.samba_tool(&["group", "addmembers", "pwsync-sync", "carol"]);
+    let dc2_setup = deployment.add_client("dc2", &server);
+    let dc2_hook = hook_command(&deployment, &dc2_setup.spool, "dc2", Some(SKEW_S));
+    let dc2 = dc1.join(
+        "dc2",
+        SambaOptions {
+            check_password_script: Some(dc2_hook),
+            clock_offset_s: Some(SKEW_S),
+            ..SambaOptions::default()
+        },
+    );
+    scope_client_to(&dc2_setup, &dc2, &test_dir.path);
+    let clients = [Client::start(&dc1_setup), Client::start(&dc2_setup)];
+    let spools = [&dc1_spool, &dc2_setup.spool];
+    let settled = || {
+        wait_for(Duration::from_secs(30), "both spools emptied", || {
+            spools.iter().all(|spool| pending_records(spool) == 0)
+        })
+    };
+    settled();
+    let mut passwords = Vec::new();
+
+    // DC1 first, DC2 after replication (its clock behind): DC2's password is the directory's.
+    let on_dc1 = format!("Carol-DC1-2!{}", suffix());
+    dc1.samba_tool(&["user", "setpassword", "carol", &format!("--newpassword={on_dc1}")]);
+    wait_recorded(&deployment, "carol", &on_dc1);
+    dc2.replicate_from(&dc1);
+    let on_dc2 = format!("Carol-DC2-3!{}", suffix());
+    dc2.samba_tool(&["user", "setpassword", "carol", &format!("--newpassword={on_dc2}")]);
+    dc1.replicate_from(&dc2);
+    wait_recorded(&deployment, "carol", &on_dc2);
+    settled();
+    assert_directory_password(&dc1, "carol", &on_dc2, &on_dc1);
+    let rows = carol_rows(&deployment);
+    let (first, second) = (&rows[rows.len() - 2], &rows[rows.len() - 1]);
+    assert!(second.0 < first.0, "the skew makes DC2's reset look older: {rows:?}");
+    assert_eq!(second.1, first.1.map(|version| version + 1), "the ledger keeps the versions: {rows:?}");
+    assert_eq!(deployment.recorded().last().unwrap().2, sha256_hex(&on_dc2), "the targets hold DC2's reset");
+
+    // The reverse: DC2 first, then DC1 after replication.
+    let on_dc2_again = format!("Carol-DC2-4!{}", suffix());
+    dc2.samba_tool(&["user", "setpassword", "carol", &format!("--newpassword={on_dc2_again}")]);
+    wait_recorded(&deployment, "carol", &on_dc2_again);
+    dc1.replicate_from(&dc2);
+    let on_dc1_again = format!("Carol-DC1-5!{}", suffix());
+    dc1.samba_tool(&["user", "setpassword", "carol", &format!("--newpassword={on_dc1_again}")]);
+    dc2.replicate_from(&dc1);
+    wait_recorded(&deployment, "carol", &on_dc1_again);
+    settled();
+    assert_directory_password(&dc2, "carol", &on_dc1_again, &on_dc2_again);
+    assert_eq!(deployment.recorded().last().unwrap().2, sha256_hex(&on_dc1_again));
+    let rows = carol_rows(&deployment);
+    assert!(
+        rows.iter().rev().take(4).all(|row| row.1.is_some()),
+        "every DC change carries a version: {rows:?}"
+    );
+    passwords.extend([on_dc1, on_dc2, on_dc2_again, on_dc1_again]);
+
+    drop(clients);
+    drop(server);
+    deployment.assert_no_password_anywhere(&passwords);
+}
+
+/// The directory accepts `current` for `account` and no longer `previous`.
+fn assert_directory_password(dc: &SambaDc, account: &str, current: &str, previous: &str) {
+    let binds = |password: &str| {
+        Command::new("ldapsearch")
+            .args(["-x", "-H", &dc.ldap_url(), "-D", &format!("{account}@example.test"), "-y", "/dev/stdin"])
+            .args(["-s", "base", "-b", "", "1.1"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .and_then(|mut child| {
+                child.stdin.take().unwrap().write_all(password.as_bytes())?;
+                child.wait()
+            })
+            .is_ok_and(|status| status.success())
+    };
+    assert!(binds(current), "{} does not accept {account}'s newest password", dc.host_name);
+    assert!(!binds(previous), "{} still accepts {account}'s replaced password", dc.host_name);
+}
+
+/// (captured_at_ns, directory_version) of carol's changes in the ledger, in the order received.
+fn carol_rows(deployment: &Deployment) -> Vec<(i64, Option<u32>)> {
+    let conn =
+        rusqlite::Connection::open_with_flags(&deployment.ledger, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    let mut statement = conn
+        .prepare("SELECT captured_at_ns, directory_version FROM changes WHERE account = 'carol' ORDER BY received_at_ns")
+        .unwrap();
+    statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?))).unwrap().collect::<Result<_, _>>().unwrap()
 }
 
 /// The hook's cost inside the DC's own password path: admin resets timed with no check password

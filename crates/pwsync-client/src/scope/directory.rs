@@ -4,7 +4,8 @@
 //! The query is `(&(<account_attribute>=<account>)<filter>)` with the account escaped per
 //! RFC 4515, so a name holding `*`, `(`, `)`, `\` can only ever match itself: no account name
 //! can widen the scope. The entry's identity attributes (UPN, objectGUID, mail, DN) travel
-//! with the change; `pwdLastSet` and `whenChanged` confirm commits of pre-commit captures.
+//! with the change; `pwdLastSet`, `whenChanged` and `msDS-KeyVersionNumber` confirm commits of
+//! pre-commit captures.
 //! A directory that cannot be asked answers `Unavailable`, never "out of scope".
 
 use ldap3::{Ldap, LdapError, Scope as SearchScope, SearchEntry};
@@ -16,7 +17,8 @@ use super::attributes::{filetime_ns, generalized_time_ns, guid_text};
 use super::{CommitEvidence, Scope, ScopeDecision, ScopeFuture};
 use crate::config::LdapScopeConfig;
 
-const ATTRIBUTES: [&str; 5] = ["userPrincipalName", "objectGUID", "mail", "pwdLastSet", "whenChanged"];
+const ATTRIBUTES: [&str; 6] =
+    ["userPrincipalName", "objectGUID", "mail", "pwdLastSet", "whenChanged", "msDS-KeyVersionNumber"];
 
 /// Idle connections kept: one per lane is enough for one scope check at a time each.
 const IDLE_CONNECTIONS: usize = 2;
@@ -114,6 +116,7 @@ impl DirectoryScope {
                 let evidence = CommitEvidence {
                     password_last_set_ns: text("pwdLastSet").as_deref().and_then(filetime_ns),
                     when_changed_ns: text("whenChanged").as_deref().and_then(generalized_time_ns),
+                    key_version: text("msDS-KeyVersionNumber").and_then(|value| value.trim().parse().ok()),
                 };
                 ScopeDecision::InScope { identity, evidence: Some(evidence) }
             }

@@ -27,6 +27,8 @@ pub struct CommitEvidence {
     pub password_last_set_ns: Option<i64>,
     /// `whenChanged` as Unix nanoseconds (one-second resolution).
     pub when_changed_ns: Option<i64>,
+    /// `msDS-KeyVersionNumber`: one more for every committed password change of the account.
+    pub key_version: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

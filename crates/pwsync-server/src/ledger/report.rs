@@ -34,6 +34,8 @@ pub struct ChangeView {
     pub reason: Option<String>,
     pub superseded_by: Option<String>,
     pub settled_at_ns: Option<i64>,
+    /// The directory's version of the password (`msDS-KeyVersionNumber`), when the client sent it.
+    pub directory_version: Option<u32>,
     pub targets: Vec<TargetOutcome>,
 }
 
@@ -126,7 +128,7 @@ pub struct Bucket {
 }
 
 const CHANGE_COLUMNS: &str = "id, domain, account, client, origin, source, captured_at_ns, received_at_ns, \
-     state, reason, superseded_by, settled_at_ns";
+     state, reason, superseded_by, settled_at_ns, directory_version";
 
 impl LedgerReader {
     pub fn open(path: &Path) -> Result<LedgerReader, LedgerError> {
@@ -208,6 +210,7 @@ impl LedgerReader {
                     reason: row.get(9)?,
                     superseded_by: row.get(10)?,
                     settled_at_ns: row.get(11)?,
+                    directory_version: row.get(12)?,
                     targets: Vec::new(),
                 })
             })?

@@ -1,4 +1,5 @@
--- pwsync server ledger, schema version 1. Never holds a password, in any form.
+-- pwsync server ledger, the tables of schema version 1, created if missing. Never holds a
+-- password, in any form.
 PRAGMA journal_mode = WAL;
 PRAGMA synchronous = FULL;
 PRAGMA foreign_keys = ON;
@@ -81,4 +82,5 @@ CREATE TABLE IF NOT EXISTS operator_retries (
     delivered_at_ns INTEGER
 );
 
-PRAGMA user_version = 1;
+-- The version (PRAGMA user_version) is set by the migration code, not here: this file runs at
+-- every start (it also sets the connection's pragmas) and must not turn a newer ledger back.

@@ -11,12 +11,25 @@ use super::types::{
 };
 use crate::ordering::OrderKey;
 
+/// The schema version this program writes.
+const SCHEMA_VERSION: i64 = 2;
+
+/// Brings the ledger to [`SCHEMA_VERSION`], one step at a time, each in its own transaction;
+/// refuses a ledger written by a newer program.
 pub(crate) fn migrate(conn: &Connection) -> Result<(), LedgerError> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
-    if version > 1 {
-        return Err(LedgerError::NewerSchema { found: version, supported: 1 });
+    if version > SCHEMA_VERSION {
+        return Err(LedgerError::NewerSchema { found: version, supported: SCHEMA_VERSION });
     }
+    // Version 1's tables are created if missing, and the connection's pragmas set (the journal
+    // mode outside a transaction), at every start.
     conn.execute_batch(include_str!("schema.sql"))?;
+    if version < 1 {
+        conn.execute_batch("PRAGMA user_version = 1")?;
+    }
+    if version < 2 {
+        conn.execute_batch(&format!("BEGIN IMMEDIATE; {} COMMIT;", include_str!("schema-2.sql")))?;
+    }
     Ok(())
 }
 
@@ -87,7 +100,8 @@ pub(crate) fn admit(
     let this = change.order_key();
     let newest: Option<OrderKey> = conn
         .query_row(
-            "SELECT captured_at_ns, origin, origin_seq, change_id FROM newest WHERE account_key = ?1",
+            "SELECT captured_at_ns, origin, origin_seq, change_id, directory_version FROM newest
+             WHERE account_key = ?1",
             params![change.account_key],
             |row| {
                 Ok(OrderKey {
@@ -95,6 +109,7 @@ pub(crate) fn admit(
                     origin: row.get(1)?,
                     origin_seq: row.get::<_, i64>(2)? as u64,
                     change_id: row.get(3)?,
+                    directory_version: row.get(4)?,
                 })
             },
         )
@@ -103,8 +118,8 @@ pub(crate) fn admit(
     if existing.is_none() {
         conn.execute(
             "INSERT INTO changes (id, account_key, domain, account, captured_at_ns, origin, origin_seq, source,
-                                  client, received_at_ns, state)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'pending')",
+                                  client, received_at_ns, state, directory_version)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'pending', ?11)",
             params![
                 change.id,
                 change.account_key,
@@ -116,6 +131,7 @@ pub(crate) fn admit(
                 change.source,
                 change.client,
                 now_ns,
+                change.directory_version,
             ],
         )?;
     }
@@ -129,12 +145,20 @@ pub(crate) fn admit(
     }
 
     conn.execute(
-        "INSERT INTO newest (account_key, captured_at_ns, origin, origin_seq, change_id)
-         VALUES (?1, ?2, ?3, ?4, ?5)
+        "INSERT INTO newest (account_key, captured_at_ns, origin, origin_seq, change_id, directory_version)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT (account_key) DO UPDATE SET
             captured_at_ns = excluded.captured_at_ns, origin = excluded.origin,
-            origin_seq = excluded.origin_seq, change_id = excluded.change_id",
-        params![change.account_key, this.captured_at_ns, this.origin, this.origin_seq as i64, this.change_id],
+            origin_seq = excluded.origin_seq, change_id = excluded.change_id,
+            directory_version = excluded.directory_version",
+        params![
+            change.account_key,
+            this.captured_at_ns,
+            this.origin,
+            this.origin_seq as i64,
+            this.change_id,
+            this.directory_version
+        ],
     )?;
 
     // An older change of the account left pending (its server stopped in the middle, or a
@@ -142,17 +166,21 @@ pub(crate) fn admit(
     // it sent again, it would be superseded. Settle it so, rather than leave it pending for
     // ever when its client never sends it again (a client drops a record that a newer one of
     // the same account makes useless). The account's lock is held: none of them is in flight.
+    // The same order as `OrderKey`: versions first when both rows have one.
     let superseded_pending = conn.execute(
         "UPDATE changes SET state = 'superseded', superseded_by = ?5, settled_at_ns = ?6
          WHERE account_key = ?1 AND state = 'pending' AND id <> ?5
-           AND (captured_at_ns, origin, origin_seq, id) < (?2, ?3, ?4, ?5)",
+           AND CASE WHEN directory_version IS NOT NULL AND ?7 IS NOT NULL AND directory_version <> ?7
+                    THEN directory_version < ?7
+                    ELSE (captured_at_ns, origin, origin_seq, id) < (?2, ?3, ?4, ?5) END",
         params![
             change.account_key,
             this.captured_at_ns,
             this.origin,
             this.origin_seq as i64,
             this.change_id,
-            now_ns
+            now_ns,
+            this.directory_version
         ],
     )?;
 
@@ -308,7 +336,12 @@ mod tests {
             origin_seq: t as u64,
             source: "generic".into(),
             client: "dc1".into(),
+            directory_version: None,
         }
+    }
+
+    fn versioned(id: &str, t: i64, version: u32) -> ChangeRecord {
+        ChangeRecord { directory_version: Some(version), ..change(id, t) }
     }
 
     fn targets() -> Vec<String> {
@@ -439,5 +472,71 @@ mod tests {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch("PRAGMA user_version = 7").unwrap();
         assert!(matches!(migrate(&conn), Err(LedgerError::NewerSchema { found: 7, .. })));
+    }
+
+    /// A reset on a DC whose clock is behind: captured "earlier", but the directory's version
+    /// is higher, and the directory keeps it.
+    #[test]
+    fn a_higher_directory_version_wins_over_a_later_capture_time() {
+        let conn = ledger();
+        admit(&conn, &versioned("dc1-change", 180, 5), &targets(), false, 1).unwrap();
+        let admission = admit(&conn, &versioned("dc2-reset", 10, 6), &targets(), false, 2).unwrap();
+        assert_eq!(admission, Admission::Apply { remaining: targets(), superseded_pending: 1 });
+        assert_eq!(change_state(&conn, "dc1-change").unwrap(), Some(ChangeState::Superseded));
+        // The lower version arriving again, or late, is superseded whatever its time.
+        let late = admit(&conn, &versioned("dc1-late", 200, 5), &targets(), false, 3).unwrap();
+        assert_eq!(late, Admission::Superseded { by: Some("dc2-reset".into()) });
+        let stored: Option<u32> = conn
+            .query_row("SELECT directory_version FROM changes WHERE id = 'dc2-reset'", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(stored, Some(6), "the ledger keeps the version");
+    }
+
+    #[test]
+    fn equal_or_missing_versions_fall_back_to_capture_time() {
+        let conn = ledger();
+        admit(&conn, &versioned("v5-late", 20, 5), &targets(), false, 1).unwrap();
+        let same = admit(&conn, &versioned("v5-early", 10, 5), &targets(), false, 2).unwrap();
+        assert_eq!(same, Admission::Superseded { by: Some("v5-late".into()) });
+        let unversioned = admit(&conn, &change("pam", 30), &targets(), false, 3).unwrap();
+        assert!(matches!(unversioned, Admission::Apply { .. }), "{unversioned:?}");
+    }
+
+    #[test]
+    fn a_version_1_ledger_is_migrated_in_place_and_a_newer_one_refused() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(include_str!("schema.sql")).unwrap();
+        conn.execute_batch("PRAGMA user_version = 1").unwrap();
+        admit_v1_row(&conn);
+        migrate(&conn).unwrap();
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0)).unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        assert_eq!(change_state(&conn, "v1").unwrap(), Some(ChangeState::Applied), "kept");
+        // Ordered by time against it, as before: it has no version.
+        let admission = admit(&conn, &versioned("v2", 5, 3), &targets(), false, 9).unwrap();
+        assert_eq!(admission, Admission::Superseded { by: Some("v1".into()) });
+        // Every later start finds version 2 and leaves it so (found by the fault-injection test:
+        // the version-1 script once reset the number, and the next start added the column again).
+        for _ in 0..3 {
+            migrate(&conn).unwrap();
+            let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0)).unwrap();
+            assert_eq!(version, SCHEMA_VERSION);
+        }
+
+        conn.execute_batch("PRAGMA user_version = 3").unwrap();
+        assert!(matches!(migrate(&conn), Err(LedgerError::NewerSchema { found: 3, supported: 2 })));
+    }
+
+    /// A change applied by a version-1 program: the row as it wrote it.
+    fn admit_v1_row(conn: &Connection) {
+        conn.execute_batch(
+            "INSERT INTO changes (id, account_key, domain, account, captured_at_ns, origin, origin_seq, source,
+                                  client, received_at_ns, state, settled_at_ns)
+             VALUES ('v1', 'corp.example\\alice', 'corp.example', 'alice', 10, 'dc1', 1, 'generic', 'dc1', 1,
+                     'applied', 2);
+             INSERT INTO newest (account_key, captured_at_ns, origin, origin_seq, change_id)
+             VALUES ('corp.example\\alice', 10, 'dc1', 1, 'v1');",
+        )
+        .unwrap();
     }
 }

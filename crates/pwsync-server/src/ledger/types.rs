@@ -19,11 +19,14 @@ pub struct ChangeRecord {
     pub source: String,
     /// Certificate name of the submitting client.
     pub client: String,
+    /// The directory's version of the password (`msDS-KeyVersionNumber`), when the client knew it.
+    pub directory_version: Option<u32>,
 }
 
 impl ChangeRecord {
     pub fn order_key(&self) -> OrderKey {
         OrderKey {
+            directory_version: self.directory_version,
             captured_at_ns: self.captured_at_ns,
             origin: self.origin.clone(),
             origin_seq: self.origin_seq,

@@ -3,16 +3,8 @@
 
 use clap::Parser;
 
-/// Capture one password change into the pwsync spool (the password is read from stdin).
-#[derive(Parser)]
-#[command(name = "pwsync-capture", version)]
-struct Cli {
-    #[command(flatten)]
-    args: pwsync_capture::CaptureArgs,
-}
-
 fn main() -> std::process::ExitCode {
-    match Cli::try_parse() {
+    match pwsync_capture::StandaloneCli::try_parse() {
         Ok(cli) => pwsync_capture::run(cli.args),
         Err(error) => pwsync_capture::usage_error(&error),
     }

@@ -267,7 +267,8 @@ fn ledger_rows(deployment: &Deployment) -> BTreeMap<String, LedgerRow> {
     let connection = open_ledger(deployment);
     let mut statement = connection
         .prepare(
-            "SELECT id, account, captured_at_ns, origin, origin_seq, received_at_ns, state, superseded_by FROM changes",
+            "SELECT id, account, captured_at_ns, origin, origin_seq, received_at_ns, state, superseded_by,
+                    directory_version FROM changes",
         )
         .unwrap();
     statement
@@ -278,6 +279,7 @@ fn ledger_rows(deployment: &Deployment) -> BTreeMap<String, LedgerRow> {
                 LedgerRow {
                     account: row.get::<_, String>(1)?.to_lowercase(),
                     key: OrderKey {
+                        directory_version: row.get(8)?,
                         captured_at_ns: row.get(2)?,
                         origin: row.get(3)?,
                         origin_seq: row.get::<_, i64>(4)? as u64,

@@ -179,11 +179,14 @@ fn changes_table(changes: &[ChangeView]) -> String {
     for change in changes {
         let _ = write!(
             table,
-            "<tr data-change=\"{id}\"><td><a href=\"/changes/{id}\">{}\\{}</a></td><td>{}</td><td>{}</td><td>{} <span class=\"muted\">via {}</span></td><td>{}</td><td class=\"wrap\">{}</td><td class=\"wrap\">{}</td></tr>",
+            "<tr data-change=\"{id}\"><td><a href=\"/changes/{id}\">{}\\{}</a></td><td>{}</td><td>{}{}</td><td>{} <span class=\"muted\">via {}</span></td><td>{}</td><td class=\"wrap\">{}</td><td class=\"wrap\">{}</td></tr>",
             esc(&change.domain),
             esc(&change.account),
             badge(&change.state),
             esc(&timestamp(change.captured_at_ns)),
+            change
+                .directory_version
+                .map_or(String::new(), |version| format!(" <span class=\"muted\">version {version}</span>")),
             esc(&change.origin),
             esc(&change.client),
             change.latency_ns().map_or("–".into(), duration),
@@ -235,6 +238,12 @@ pub fn change(reader: &LedgerReader, user: &ConsoleUser, id: &str) -> Result<Opt
                 esc(&change.origin),
                 esc(&change.source)
             ),
+        ),
+        (
+            "Directory version",
+            change
+                .directory_version
+                .map_or("– (ordered by capture time)".into(), |version| version.to_string()),
         ),
         ("Sent by", esc(&change.client)),
         ("Received", esc(&timestamp(change.received_at_ns))),
