@@ -8,7 +8,7 @@
 #   packaging/build-debs.sh [--out DIR] [--bin-dir DIR [--man-dir DIR]] [--fast] [--deb-version V]
 #
 # Without --bin-dir it builds pwsync, pwsync-capture and the manual renderer pwsync-man with the
-# `deb` profile (release, plus line tables for the dbgsym package). --bin-dir: where already
+# `deb` profile (release, plus limited debug information for pwsync-dbg). --bin-dir: where already
 # built pwsync and pwsync-capture are (the packaging test gives the ones it built); the manual pages are
 # then taken from --man-dir, or rendered by DIR/pwsync-man. --out: where the packages go
 # (default: target/debian). --fast: light compression (for tests of the packaging itself).
