@@ -457,6 +457,17 @@ fn the_directory_version_decides_between_two_dcs_whatever_their_clocks() {
     assert!(second.0 < first.0, "the skew makes DC2's reset look older: {rows:?}");
     assert_eq!(second.1, first.1.map(|version| version + 1), "the ledger keeps the versions: {rows:?}");
     assert_eq!(deployment.recorded().last().unwrap().2, sha256_hex(&on_dc2), "the targets hold DC2's reset");
+    let shown = common::pwsync()
+        .args(["changes", "carol", "--config"])
+        .arg(&deployment.server_config)
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    let version = second.1.unwrap();
+    assert!(
+        shown.contains(&format!("directory version {version}")),
+        "pwsync changes shows the version: {shown}"
+    );
 
     // The reverse: DC2 first, then DC1 after replication.
     let on_dc2_again = format!("Carol-DC2-4!{}", suffix());
