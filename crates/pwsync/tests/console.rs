@@ -99,6 +99,9 @@ fn an_operator_logs_in_sees_clients_and_outcomes_and_retries_a_failure_until_it_
         "Array.from(document.querySelectorAll('h2 + .scroll tr')).slice(1).map(r => r.cells[0].textContent + '=' + r.cells[1].textContent).sort().join(',')",
     );
     assert_eq!(outcomes, "dry-run=applied,gate=applied");
+    // No directory behind this client's scope: the change carries no version, and says so.
+    let html = browser.html();
+    assert!(html.contains("Directory version") && html.contains("ordered by capture time"), "{html}");
     browser.screenshot(&artifacts.join("05-change.png"));
     pages.push(browser.html());
 
