@@ -16,6 +16,8 @@ use super::LedgerError;
 /// A read-only connection to a ledger file.
 pub struct LedgerReader {
     conn: Connection,
+    /// The columns of a change as this ledger's schema has them.
+    change_columns: &'static str,
 }
 
 /// One change as an operator sees it: where and when it was captured, what became of it at
@@ -130,6 +132,12 @@ pub struct Bucket {
 const CHANGE_COLUMNS: &str = "id, domain, account, client, origin, source, captured_at_ns, received_at_ns, \
      state, reason, superseded_by, settled_at_ns, directory_version";
 
+/// A version-1 ledger (the server not yet restarted after an upgrade: only the server migrates,
+/// a reader never writes) has no directory versions.
+const CHANGE_COLUMNS_V1: &str =
+    "id, domain, account, client, origin, source, captured_at_ns, received_at_ns, \
+     state, reason, superseded_by, settled_at_ns, NULL AS directory_version";
+
 impl LedgerReader {
     pub fn open(path: &Path) -> Result<LedgerReader, LedgerError> {
         if !path.exists() {
@@ -142,7 +150,9 @@ impl LedgerReader {
         )
         .map_err(|source| LedgerError::Open { path: path.display().to_string(), source })?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        Ok(LedgerReader { conn })
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+        let change_columns = if version >= 2 { CHANGE_COLUMNS } else { CHANGE_COLUMNS_V1 };
+        Ok(LedgerReader { conn, change_columns })
     }
 
     /// Changes of an account, newest capture first. `query` is a logon name (`alice`) or
@@ -154,17 +164,18 @@ impl LedgerReader {
         exact: bool,
         limit: usize,
     ) -> Result<Vec<ChangeView>, LedgerError> {
+        let columns = self.change_columns;
         let folded = query.to_lowercase();
         let sql = if exact {
             format!(
-                "SELECT {CHANGE_COLUMNS} FROM changes WHERE lower(account) = ?1 OR account_key = ?1 \
+                "SELECT {columns} FROM changes WHERE lower(account) = ?1 OR account_key = ?1 \
                  ORDER BY captured_at_ns DESC LIMIT ?2"
             )
         } else {
             // With a backslash the domain is part of the search; without, only the logon name.
             let column = if folded.contains('\\') { "account_key" } else { "lower(account)" };
             format!(
-                "SELECT {CHANGE_COLUMNS} FROM changes WHERE instr({column}, ?1) > 0 \
+                "SELECT {columns} FROM changes WHERE instr({column}, ?1) > 0 \
                  ORDER BY captured_at_ns DESC LIMIT ?2"
             )
         };
@@ -172,21 +183,24 @@ impl LedgerReader {
     }
 
     pub fn change(&self, id: &str) -> Result<Option<ChangeView>, LedgerError> {
-        let sql = format!("SELECT {CHANGE_COLUMNS} FROM changes WHERE id = ?1");
+        let columns = self.change_columns;
+        let sql = format!("SELECT {columns} FROM changes WHERE id = ?1");
         Ok(self.changes(&sql, params![id])?.into_iter().next())
     }
 
     /// The most recent changes, newest capture first.
     pub fn recent_changes(&self, limit: usize) -> Result<Vec<ChangeView>, LedgerError> {
-        let sql = format!("SELECT {CHANGE_COLUMNS} FROM changes ORDER BY captured_at_ns DESC LIMIT ?1");
+        let columns = self.change_columns;
+        let sql = format!("SELECT {columns} FROM changes ORDER BY captured_at_ns DESC LIMIT ?1");
         self.changes(&sql, params![limit as i64])
     }
 
     /// What needs an operator's eye: rejected changes, and pending changes with a target that
     /// failed transiently; newest first.
     pub fn failures(&self, limit: usize) -> Result<Vec<ChangeView>, LedgerError> {
+        let columns = self.change_columns;
         let sql = format!(
-            "SELECT {CHANGE_COLUMNS} FROM changes WHERE state = 'rejected' OR (state = 'pending' AND id IN \
+            "SELECT {columns} FROM changes WHERE state = 'rejected' OR (state = 'pending' AND id IN \
              (SELECT change_id FROM target_results WHERE state = 'retry')) \
              ORDER BY captured_at_ns DESC LIMIT ?1"
         );
@@ -391,5 +405,40 @@ impl LedgerReader {
             )
             .optional()?
             .is_some())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A ledger file as a version-1 server left it, with one applied change of alice.
+    fn version_1_ledger() -> std::path::PathBuf {
+        let path = std::env::temp_dir().join(format!("pwsync-ledger-v1-{}.sqlite", rand::random::<u64>()));
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(include_str!("schema.sql")).unwrap();
+        conn.execute_batch(
+            "PRAGMA user_version = 1;
+             INSERT INTO changes (id, account_key, domain, account, captured_at_ns, origin, origin_seq, source,
+                                  client, received_at_ns, state, settled_at_ns)
+             VALUES ('c1', 'corp.example\\alice', 'corp.example', 'alice', 10, 'dc1', 1, 'generic', 'dc1', 11,
+                     'applied', 12);",
+        )
+        .unwrap();
+        path
+    }
+
+    #[test]
+    fn a_ledger_the_server_has_not_migrated_yet_is_read_without_versions() {
+        let path = version_1_ledger();
+        let reader = LedgerReader::open(&path).unwrap();
+        let changes = reader.changes_of_account("alice", true, 10).unwrap();
+        assert_eq!(changes.len(), 1);
+        assert_eq!((changes[0].state.as_str(), changes[0].directory_version), ("applied", None));
+        assert!(reader.change("c1").unwrap().is_some());
+        drop(reader);
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
     }
 }
