@@ -6,6 +6,8 @@
 //! The subcommands are found by walking the `Commands:` lists of the help itself, so a new
 //! subcommand is checked without being named here. Nothing here involves a password.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
 
@@ -26,26 +28,12 @@ fn help(path: &[String], flag: &str) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
-/// The subcommand names listed under `Commands:` (none for a leaf command).
-fn subcommands(help: &str) -> Vec<String> {
-    help.lines()
-        .skip_while(|line| *line != "Commands:")
-        .skip(1)
-        .take_while(|line| !line.trim().is_empty())
-        // Entries start two spaces in; wrapped descriptions are indented further.
-        .filter(|line| line.starts_with("  ") && !line.starts_with("   "))
-        .filter_map(|line| line.split_whitespace().next())
-        .filter(|name| *name != "help")
-        .map(str::to_string)
-        .collect()
-}
-
 /// Every subcommand path below the top level, depth first.
 fn every_subcommand() -> Vec<Vec<String>> {
     let mut found = Vec::new();
     let mut stack = vec![Vec::new()];
     while let Some(path) = stack.pop() {
-        for name in subcommands(&help(&path, "--help")) {
+        for name in common::subcommands_listed(&help(&path, "--help")) {
             let mut child = path.clone();
             child.push(name);
             stack.push(child.clone());

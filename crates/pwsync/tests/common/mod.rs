@@ -588,3 +588,17 @@ pub fn http_get(url: &str) -> (u16, String) {
         (status, response.text().await.unwrap())
     })
 }
+
+/// The subcommand names a `--help` page lists under `Commands:` (none for a leaf command).
+pub fn subcommands_listed(help: &str) -> Vec<String> {
+    help.lines()
+        .skip_while(|line| *line != "Commands:")
+        .skip(1)
+        .take_while(|line| !line.trim().is_empty())
+        // Entries start two spaces in; wrapped descriptions are indented further.
+        .filter(|line| line.starts_with("  ") && !line.starts_with("   "))
+        .filter_map(|line| line.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .map(str::to_string)
+        .collect()
+}

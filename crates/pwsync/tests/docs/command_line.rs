@@ -40,24 +40,12 @@ fn flags_in(help: &str) -> BTreeSet<String> {
     flags
 }
 
-fn subcommand_names(help: &str) -> Vec<String> {
-    help.lines()
-        .skip_while(|line| *line != "Commands:")
-        .skip(1)
-        .take_while(|line| !line.trim().is_empty())
-        .filter(|line| line.starts_with("  ") && !line.starts_with("   "))
-        .filter_map(|line| line.split_whitespace().next())
-        .filter(|name| *name != "help")
-        .map(str::to_string)
-        .collect()
-}
-
 fn spec_of(program: &str, path: &[&str], inherited: &BTreeSet<String>) -> CommandSpec {
     let help = help_of(program, path);
     let mut flags = flags_in(&help);
     flags.extend(inherited.iter().cloned());
     let mut subcommands = BTreeMap::new();
-    for name in subcommand_names(&help) {
+    for name in crate::common::subcommands_listed(&help) {
         let mut child: Vec<&str> = path.to_vec();
         child.push(&name);
         subcommands.insert(name.clone(), spec_of(program, &child, &flags));
