@@ -141,12 +141,10 @@ impl CommitConfirmer {
     /// ordered by capture time, rather than by a later change's version.
     pub fn version_after_commit(&self, captured_at_ns: i64, evidence: &CommitEvidence) -> Option<u32> {
         let began = evidence.password_last_set_ns?;
-        let earliest = captured_at_ns - self.allowance.as_nanos() as i64;
-        if began > earliest && began <= captured_at_ns {
-            evidence.key_version
-        } else {
-            None
-        }
+        let allowance = self.allowance.as_nanos() as i64;
+        // The same rule as for a pre-commit capture, with no neighbours to narrow the window.
+        let own = read_begin_stamp(began, captured_at_ns, allowance, Neighbours::default()) == Reading::Own;
+        own.then_some(evidence.key_version).flatten()
     }
 
     /// The record's neighbours, and whether the key version shows that nothing committed since
@@ -233,9 +231,8 @@ fn read_begin_stamp(stamp: i64, captured_at_ns: i64, allowance: i64, neighbours:
 /// `whenChanged`: the second (truncated) in which the change committed, after its script ran.
 /// The commit of this record lies in `(captured, min(captured + allowance, next capture))`.
 fn read_commit_second(second: i64, captured_at_ns: i64, allowance: i64, neighbours: Neighbours) -> Reading {
-    let earliest = second;
     let latest = second + SECOND_NS;
-    if neighbours.next.is_some_and(|next| earliest >= next) || earliest > captured_at_ns + allowance {
+    if neighbours.next.is_some_and(|next| second >= next) || second > captured_at_ns + allowance {
         return Reading::Later;
     }
     if latest <= captured_at_ns {
