@@ -66,6 +66,22 @@ pub struct Peer {
     pub addr: SocketAddr,
 }
 
+#[cfg(test)]
+impl Peer {
+    /// The client `dc1` of `corp.example`, as the handshake would attach it (unit tests).
+    pub(crate) fn test_client() -> Peer {
+        Peer {
+            identity: PeerIdentity {
+                name: "dc1".into(),
+                domains: vec!["corp.example".into()],
+                serial: "01".into(),
+                not_after: i64::MAX,
+            },
+            addr: "127.0.0.1:50000".parse().unwrap(),
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct ApiState {
     pub dispatcher: Arc<Dispatcher>,
@@ -317,15 +333,7 @@ mod tests {
     }
 
     fn peer() -> Peer {
-        Peer {
-            identity: PeerIdentity {
-                name: "dc1".into(),
-                domains: vec!["corp.example".into()],
-                serial: "01".into(),
-                not_after: i64::MAX,
-            },
-            addr: "127.0.0.1:50000".parse().unwrap(),
-        }
+        Peer::test_client()
     }
 
     fn batch_json() -> String {

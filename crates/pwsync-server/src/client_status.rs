@@ -87,19 +87,10 @@ async fn report(
 mod tests {
     use super::*;
     use axum::body::Body;
-    use pwsync_tls::PeerIdentity;
     use tower::ServiceExt;
 
     async fn post(body: Vec<u8>) -> (StatusCode, serde_json::Value) {
-        let peer = Peer {
-            identity: PeerIdentity {
-                name: "dc1".into(),
-                domains: vec!["corp.example".into()],
-                serial: "01".into(),
-                not_after: i64::MAX,
-            },
-            addr: "127.0.0.1:50000".parse().unwrap(),
-        };
+        let peer = Peer::test_client();
         let app = router(Ledger::in_memory().unwrap(), std::time::Duration::from_secs(5));
         let request = Request::builder()
             .method("POST")
