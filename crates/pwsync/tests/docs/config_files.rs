@@ -117,23 +117,7 @@ impl<'a> Provider<'a> {
         if let Some(server) = subtable(config, "server") {
             if let (Some(certificate), Some(key)) = (string(server, "certificate"), string(server, "key")) {
                 let (certificate, key) = (self.resolve(certificate), self.resolve(key));
-                if !certificate.exists() {
-                    let name = self.name_of(&certificate, &key);
-                    let ca = self.ca_dir().display().to_string();
-                    let out = self.parent_of(&certificate).display().to_string();
-                    self.sandbox.pwsync(&[
-                        "pki",
-                        "issue-client",
-                        "--ca-dir",
-                        &ca,
-                        "--name",
-                        &name,
-                        "--domain",
-                        &domain,
-                        "--out",
-                        &out,
-                    ]);
-                }
+                self.issue(&certificate, &key, "issue-client", ["--domain", &domain]);
             }
             if let Some(ca) = string(server, "ca") {
                 self.ca_copy(&self.resolve(ca));
@@ -142,6 +126,19 @@ impl<'a> Provider<'a> {
         if let Some(scope) = subtable(config, "scope") {
             self.directory_files(scope);
         }
+    }
+
+    /// Issues `certificate` and `key` with `pwsync pki COMMAND` from the sandbox's CA, unless an
+    /// earlier command of the docs made them; `binding` is the domain or name it is bound to.
+    fn issue(&mut self, certificate: &Path, key: &Path, command: &str, binding: [&str; 2]) {
+        if certificate.exists() {
+            return;
+        }
+        let name = self.name_of(certificate, key);
+        let ca = self.ca_dir().display().to_string();
+        let out = self.parent_of(certificate).display().to_string();
+        let [flag, value] = binding;
+        self.sandbox.pwsync(&["pki", command, "--ca-dir", &ca, "--name", &name, flag, value, "--out", &out]);
     }
 
     /// `ca_file` and `bind_password_file` of an LDAP scope or target.
@@ -160,23 +157,7 @@ impl<'a> Provider<'a> {
                 self.resolve(string(tls, "certificate").unwrap()),
                 self.resolve(string(tls, "key").unwrap()),
             );
-            if !certificate.exists() {
-                let name = self.name_of(&certificate, &key);
-                let ca = self.ca_dir().display().to_string();
-                let out = self.parent_of(&certificate).display().to_string();
-                self.sandbox.pwsync(&[
-                    "pki",
-                    "issue-server",
-                    "--ca-dir",
-                    &ca,
-                    "--name",
-                    &name,
-                    "--san",
-                    "localhost",
-                    "--out",
-                    &out,
-                ]);
-            }
+            self.issue(&certificate, &key, "issue-server", ["--san", "localhost"]);
             let client_ca = self.resolve(string(tls, "client_ca").unwrap());
             self.ca_copy(&client_ca);
             assert!(tls.get("revocation_list").is_none(), "{}: cannot make a revocation list", self.at);
