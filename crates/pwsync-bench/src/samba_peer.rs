@@ -18,7 +18,7 @@ use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context};
-use pwsync_testbed::samba_ad::{self, SambaDc, SambaOptions};
+use pwsync_testbed::samba_ad::{self, SambaDc, SambaOptions, BASE_DN};
 use serde::Serialize;
 
 use crate::binaries::Binaries;
@@ -29,8 +29,6 @@ use crate::proc_stats::load_average;
 use crate::quantiles::Percentiles;
 use crate::system;
 use crate::table::{ms, Table};
-
-const BASE_DN: &str = "DC=example,DC=test";
 
 #[derive(Debug, Serialize)]
 pub struct SambaPeerReport {

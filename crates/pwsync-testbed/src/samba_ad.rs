@@ -24,7 +24,7 @@ pub const USER_INITIAL_PASSWORD: &str = "AlicePass1!";
 
 const SAMBA: &str = "/usr/sbin/samba";
 /// libfaketime as Debian's `faketime` package installs it.
-const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+pub const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
 /// The domain's naming context.
 pub const BASE_DN: &str = "DC=example,DC=test";
 const SAMBA_TOOL: &str = "/usr/bin/samba-tool";

@@ -17,9 +17,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{pending_records, sha256_hex, wait_for, Client, Deployment, Server, TestDir};
-use pwsync_testbed::samba_ad::{self, SambaDc, SambaOptions};
+use pwsync_testbed::samba_ad::{self, SambaDc, SambaOptions, BASE_DN};
 
-const BASE_DN: &str = "DC=example,DC=test";
 const SYNC_GROUP: &str = "CN=pwsync-sync,CN=Users,DC=example,DC=test";
 
 fn suffix() -> String {
@@ -119,8 +118,9 @@ fn hook_command(
     std::fs::write(
         &wrapper,
         format!(
-            "#!/bin/sh\nexport LD_PRELOAD=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 FAKETIME={offset:+} \
-             FAKETIME_NO_CACHE=1\nexec {hook}\n"
+            "#!/bin/sh\nexport LD_PRELOAD={} FAKETIME={offset:+} \
+             FAKETIME_NO_CACHE=1\nexec {hook}\n",
+            samba_ad::LIBFAKETIME
         ),
     )
     .unwrap();

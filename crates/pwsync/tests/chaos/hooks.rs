@@ -10,8 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// libfaketime as Debian's `faketime` package installs it.
-const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+use pwsync_testbed::samba_ad::LIBFAKETIME;
 
 /// What the DC learned from the hook.
 #[derive(Debug, Clone, PartialEq, Eq)]
